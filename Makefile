@@ -1,0 +1,64 @@
+# Two commands set everything up on a fresh machine with Python 3.11:
+#   make book   - virtual environment, requirements, the package; builds the book into _build/html
+#   make test   - the same set-up, then unit tests, every notebook (smoke profile) and the browser test
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Keep TensorFlow's start-up noise out of pages and logs; one line per epoch in executed notebooks.
+export TF_CPP_MIN_LOG_LEVEL ?= 3
+export MNIST_VERBOSE ?= 2
+ifdef MNIST_DATA_DIR
+export MNIST_DATA_DIR := $(abspath $(MNIST_DATA_DIR))
+endif
+# The smoke profile builds into its own folder so its cache never serves the full book.
+BOOK_OUT := $(if $(filter smoke,$(MNIST_PROFILE)),_build/smoke,.)
+HTML := $(BOOK_OUT)/_build/html
+
+.PHONY: help setup book book-smoke test test-unit test-notebooks test-browser lab clean strip
+
+help:
+	@echo "make book   build the book (full profile by default) into $(HTML)"
+	@echo "make test   unit tests, all notebooks under MNIST_PROFILE=smoke, browser test of the smoke build"
+	@echo "make lab    open the notebooks in JupyterLab"
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+book: $(STAMP)
+	@echo "Building the book with profile '$${MNIST_PROFILE:-full}' into $(HTML)"
+	$(BIN)/jupyter-book build . --path-output $(BOOK_OUT) -W --keep-going || { \
+	  echo "--- execution reports ---"; cat $(HTML)/reports/*.log 2>/dev/null; exit 1; }
+	@echo "Open file://$(abspath $(HTML))/index.html"
+
+book-smoke:
+	$(MAKE) book MNIST_PROFILE=smoke
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests -m "not browser"
+
+test-notebooks: $(STAMP)
+	MNIST_PROFILE=smoke $(BIN)/python -m pytest --nbmake --nbmake-timeout=900 notebooks
+
+test-browser: $(STAMP)
+	$(MAKE) book MNIST_PROFILE=smoke
+	MNIST_PROFILE=smoke $(BIN)/python -m pytest tests -m browser
+
+test: test-unit test-notebooks test-browser
+
+lab: $(STAMP)
+	$(BIN)/python -m pip install --quiet jupyterlab
+	cd notebooks && ../$(BIN)/jupyter lab
+
+strip:
+	$(BIN)/python -m nbformat 2>/dev/null; $(BIN)/python tests/strip_outputs.py notebooks/*.ipynb
+
+clean:
+	rm -rf _build

@@ -1,0 +1,18 @@
+"""Helpers for the book *Improving MNIST digit recognition*.
+
+Every chapter imports what it needs from the submodules, one module per concern:
+
+- :mod:`mnist_helpers.config`: the run profile (``full`` or ``smoke``) and the artifacts folder
+- :mod:`mnist_helpers.data`: reading and verifying MNIST, ``prepare``, the stratified split
+- :mod:`mnist_helpers.seeding`: one call that seeds Python, NumPy and TensorFlow
+- :mod:`mnist_helpers.models`: the dense baseline and the compact CNN
+- :mod:`mnist_helpers.augment`: augmentation presets and tf.data pipelines
+- :mod:`mnist_helpers.training`: fitting, callbacks, tidy histories, saved models
+- :mod:`mnist_helpers.results`: the results record that chapters append to
+- :mod:`mnist_helpers.plots`: plotting helpers (``ax=None``, return the axes)
+- :mod:`mnist_helpers.analysis`, :mod:`mnist_helpers.widgets`, :mod:`mnist_helpers.stats`
+
+Importing the package has no side effects: it seeds nothing and changes no style.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,130 @@
+"""Mild augmentation with Keras preprocessing layers, in tf.data pipelines (chapter 4).
+
+Augmentation happens in exactly one place: :func:`make_train_dataset`. The evaluation pipeline,
+:func:`make_eval_dataset`, has no way to take an augmenter, so validation and test images are
+never augmented by accident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class AugmentPreset:
+    """Ranges of the random transforms; zero turns a transform off.
+
+    Attributes
+    ----------
+    rotation_degrees : float
+        Rotations drawn from [-r, r] degrees.
+    translation : float
+        Shifts drawn from [-t, t] of the image height and width.
+    zoom : float
+        Zoom drawn from [-z, z] (negative zooms in).
+    """
+
+    rotation_degrees: float = 0.0
+    translation: float = 0.0
+    zoom: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+PRESETS: dict[str, AugmentPreset] = {
+    "none": AugmentPreset(),
+    "mild": AugmentPreset(rotation_degrees=10.0, translation=0.1, zoom=0.1),
+    "strong": AugmentPreset(rotation_degrees=45.0, translation=0.3, zoom=0.3),
+}
+
+
+def get_preset(preset: str | AugmentPreset) -> AugmentPreset:
+    """Look a preset up by name (``none``, ``mild``, ``strong``), or pass one through."""
+    if isinstance(preset, AugmentPreset):
+        return preset
+    if preset not in PRESETS:
+        raise ValueError(f"Unknown augmentation preset {preset!r}: expected one of {', '.join(PRESETS)}")
+    return PRESETS[preset]
+
+
+def build_augmenter(preset: str | AugmentPreset = "mild", seed: int | None = None):
+    """A ``keras.Sequential`` of random rotation, translation and zoom that fills with zeros.
+
+    Returns ``None`` for a preset with every range at zero.
+    """
+    import keras
+    from keras import layers
+
+    p = get_preset(preset)
+    steps = []
+    if p.rotation_degrees:
+        steps.append(layers.RandomRotation(p.rotation_degrees / 360.0, fill_mode="constant", fill_value=0.0, seed=seed))
+    if p.translation:
+        steps.append(
+            layers.RandomTranslation(p.translation, p.translation, fill_mode="constant", fill_value=0.0, seed=seed)
+        )
+    if p.zoom:
+        steps.append(layers.RandomZoom(p.zoom, fill_mode="constant", fill_value=0.0, seed=seed))
+    if not steps:
+        return None
+    return keras.Sequential(steps, name="augment")
+
+
+def _check_prepared(x: np.ndarray, y: np.ndarray | None) -> None:
+    if x.ndim != 4 or x.shape[1:] != (28, 28, 1) or x.dtype != np.float32:
+        raise ValueError(
+            f"expected prepared images, float32 of shape (N, 28, 28, 1) from data.prepare; got {x.dtype} {x.shape}"
+        )
+    if y is not None and len(y) != len(x):
+        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+
+
+def augment_images(x: np.ndarray, preset: str | AugmentPreset = "mild", seed: int | None = None) -> np.ndarray:
+    """Apply a preset once to a few prepared images, for previews (not for training data)."""
+    _check_prepared(x, None)
+    augmenter = build_augmenter(preset, seed=seed)
+    if augmenter is None:
+        return x.copy()
+    return np.asarray(augmenter(x, training=True))
+
+
+def make_train_dataset(
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int = 128,
+    augment: str | AugmentPreset = "mild",
+    seed: int = 0,
+):
+    """The training pipeline: shuffle each epoch, batch, augment (training only), prefetch.
+
+    Parameters
+    ----------
+    x, y : arrays
+        Prepared training images (float32, (N, 28, 28, 1)) and their labels.
+    augment : str or AugmentPreset
+        ``"none"``, ``"mild"``, ``"strong"`` or a custom preset.
+    seed : int
+        Seeds the shuffle and the augmentation.
+    """
+    import tensorflow as tf
+
+    _check_prepared(x, y)
+    augmenter = build_augmenter(augment, seed=seed)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if augmenter is not None:
+        ds = ds.map(lambda images, labels: (augmenter(images, training=True), labels), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def make_eval_dataset(x: np.ndarray, y: np.ndarray | None = None, batch_size: int = 512):
+    """The evaluation pipeline for validation and test data: batch and prefetch, in order, and
+    never augmented (there is deliberately no argument for it)."""
+    import tensorflow as tf
+
+    _check_prepared(x, y)
+    ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,66 @@
+"""The results record: one entry per trained model, per profile (introduced in chapter 2).
+
+Entries live in ``results.jsonl`` inside the profile's artifacts folder, so smoke entries never mix
+with full ones. Re-running a chapter appends again; :func:`read_results` keeps the newest entry of
+each (chapter, model, seed).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from mnist_helpers.config import Profile, artifacts_dir, get_profile
+
+COLUMNS = [
+    "chapter", "model", "params", "epochs", "train_seconds", "val_accuracy", "test_accuracy", "seed", "profile",
+]
+
+
+def results_path(profile: Profile | None = None) -> Path:
+    """The record file of a profile."""
+    return artifacts_dir(profile) / "results.jsonl"
+
+
+def record_result(
+    chapter: int,
+    model: str,
+    params: int,
+    epochs: int,
+    train_seconds: float,
+    val_accuracy: float,
+    test_accuracy: float,
+    seed: int,
+    profile: Profile | None = None,
+    **extra: object,
+) -> dict:
+    """Append one trained model's entry to the profile's record and return it.
+
+    Accuracies are fractions in [0, 1]; ``extra`` keys (for example ``n_test``) are stored too.
+    """
+    profile = profile or get_profile()
+    for label, value in (("val_accuracy", val_accuracy), ("test_accuracy", test_accuracy)):
+        if not 0.0 <= float(value) <= 1.0:
+            raise ValueError(f"{label} must be a fraction in [0, 1], got {value}")
+    entry = {
+        "chapter": int(chapter), "model": str(model), "params": int(params), "epochs": int(epochs),
+        "train_seconds": round(float(train_seconds), 1), "val_accuracy": float(val_accuracy),
+        "test_accuracy": float(test_accuracy), "seed": int(seed), "profile": profile.name,
+        "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra,
+    }
+    with open(results_path(profile), "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry) + "\n")
+    return entry
+
+
+def read_results(profile: Profile | None = None) -> pd.DataFrame:
+    """All entries of a profile as a DataFrame, the newest per (chapter, model, seed), sorted by chapter."""
+    path = results_path(profile)
+    if not path.exists():
+        return pd.DataFrame(columns=COLUMNS)
+    frame = pd.read_json(path, lines=True)
+    frame = frame.drop_duplicates(subset=["chapter", "model", "seed"], keep="last")
+    return frame.sort_values(["chapter", "recorded_at"]).reset_index(drop=True)

@@ -1,0 +1,211 @@
+"""Fitting, callbacks, tidy histories and saved models (chapters 2-4).
+
+The book trains every model through :func:`fit`, so epochs are capped by the profile, training
+is timed, and the output is one line per epoch in the rendered book (``MNIST_VERBOSE=2``, which
+the Makefile sets) and a progress bar in Jupyter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from mnist_helpers.config import Profile, artifacts_dir, get_profile
+
+VERBOSE_ENV = "MNIST_VERBOSE"
+
+
+def default_verbose() -> int | str:
+    """``$MNIST_VERBOSE`` if set (the book build uses 2: one line per epoch), else ``"auto"``."""
+    value = os.environ.get(VERBOSE_ENV)
+    return int(value) if value else "auto"
+
+
+def monitor_check(monitors: list[str]):
+    """A Keras callback that fails at the end of the first epoch if a monitored metric is not
+    logged. ``EarlyStopping`` and ``ReduceLROnPlateau`` only warn about a misspelt monitor and then
+    silently do nothing; this turns that into an error."""
+    import keras
+
+    class _MonitorCheck(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            missing = [m for m in monitors if m not in (logs or {})]
+            if missing:
+                raise ValueError(
+                    f"callbacks monitor {missing}, but Keras logged only {sorted(logs or {})}; "
+                    "fix the monitor name (validation metrics need validation data)"
+                )
+
+    return _MonitorCheck()
+
+
+def make_callbacks(
+    monitor: str = "val_accuracy",
+    early_stopping_patience: int = 6,
+    reduce_lr_patience: int = 2,
+    reduce_lr_factor: float = 0.5,
+    min_lr: float = 1e-5,
+) -> list:
+    """``EarlyStopping`` (restoring the best weights) and ``ReduceLROnPlateau`` on one monitored
+    metric, plus a check that the metric is really logged (chapter 4).
+
+    ``monitor`` must be a name Keras 3 logs, such as ``val_accuracy`` or ``val_loss``.
+    """
+    import keras
+
+    mode = "max" if "acc" in monitor else "min"
+    return [
+        keras.callbacks.EarlyStopping(
+            monitor=monitor, mode=mode, patience=early_stopping_patience, restore_best_weights=True
+        ),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor=monitor, mode=mode, factor=reduce_lr_factor, patience=reduce_lr_patience, min_lr=min_lr
+        ),
+        monitor_check([monitor]),
+    ]
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns: the Keras history as a dict, the epochs run and the seconds taken."""
+
+    history: dict[str, list[float]]
+    epochs: int
+    seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def frame(self) -> pd.DataFrame:
+        """The history as a tidy DataFrame (see :func:`history_frame`)."""
+        return history_frame(self.history)
+
+
+def fit(
+    model,
+    train,
+    validation,
+    epochs: int,
+    batch_size: int = 128,
+    callbacks: list | None = None,
+    profile: Profile | None = None,
+    verbose: int | str | None = None,
+) -> FitResult:
+    """Fit ``model`` for at most ``epochs`` (capped by the profile) and time it (chapter 2).
+
+    Parameters
+    ----------
+    train : (x, y) tuple or tf.data.Dataset
+        Training data; a dataset is already batched (see ``augment.make_train_dataset``).
+    validation : (x, y) tuple or tf.data.Dataset
+        Validation data, evaluated after each epoch.
+    """
+    profile = profile or get_profile()
+    epochs = profile.epochs(epochs)
+    kwargs: dict[str, Any] = {}
+    if isinstance(train, tuple):
+        x, y = train
+        kwargs.update(x=x, y=y, batch_size=batch_size)
+    else:
+        kwargs.update(x=train)
+    start = time.perf_counter()
+    history = model.fit(
+        **kwargs,
+        validation_data=validation,
+        epochs=epochs,
+        callbacks=callbacks or [],
+        verbose=default_verbose() if verbose is None else verbose,
+    )
+    seconds = time.perf_counter() - start
+    logged = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    return FitResult(history=logged, epochs=len(next(iter(logged.values()), [])), seconds=seconds)
+
+
+def history_frame(history) -> pd.DataFrame:
+    """A Keras ``History`` (or its ``.history`` dict) as a tidy DataFrame (chapter 2).
+
+    Columns: ``epoch`` (from 1), ``metric`` (``accuracy``, ``loss``, ``learning_rate``...),
+    ``split`` (``train`` or ``validation``; ``train`` for the learning rate) and ``value``.
+    """
+    logs = getattr(history, "history", history)
+    if not isinstance(logs, dict) or not logs:
+        raise ValueError(f"expected a Keras History or a non-empty dict of metric lists, got {type(history).__name__}")
+    rows = []
+    for key, values in logs.items():
+        split = "validation" if key.startswith("val_") else "train"
+        metric = key[4:] if split == "validation" else key
+        rows.extend({"epoch": i + 1, "metric": metric, "split": split, "value": float(v)} for i, v in enumerate(values))
+    return pd.DataFrame(rows, columns=["epoch", "metric", "split", "value"])
+
+
+def best_epoch(history: dict[str, list[float]], monitor: str = "val_accuracy") -> int:
+    """The 1-based epoch with the best value of ``monitor`` (the one ``restore_best_weights`` keeps)."""
+    values = history.get(monitor)
+    if not values:
+        raise ValueError(f"{monitor!r} is not in the history; it has {sorted(history)}")
+    pick = np.argmax if "acc" in monitor else np.argmin
+    return int(pick(values)) + 1
+
+
+def evaluate_accuracy(model, x: np.ndarray, y: np.ndarray, batch_size: int = 512) -> float:
+    """Accuracy of ``model`` on prepared images ``x`` with labels ``y``, as a fraction."""
+    probs = model.predict(x, batch_size=batch_size, verbose=0)
+    return float(np.mean(np.argmax(probs, axis=1) == np.asarray(y)))
+
+
+def train_or_load(
+    name: str,
+    config: dict[str, Any],
+    train_fn: Callable[[], tuple[Any, FitResult]],
+    profile: Profile | None = None,
+):
+    """Load the saved model ``name`` if it was trained with this ``config`` and profile, else call
+    ``train_fn()`` (which returns ``(model, fit_result)``), save both and return them (chapter 4).
+
+    The model is saved as ``<artifacts>/<name>.keras`` beside ``<name>.json`` that holds the
+    configuration, the profile, the history and the training seconds. A missing file, another
+    configuration or another profile means: train again.
+
+    Returns
+    -------
+    (model, FitResult, bool)
+        The last item says whether the model was loaded (True) or trained now (False).
+    """
+    import keras
+
+    profile = profile or get_profile()
+    folder = artifacts_dir(profile)
+    model_path, meta_path = folder / f"{name}.keras", folder / f"{name}.json"
+    wanted = json.loads(json.dumps({"config": config, "profile": profile.name}))
+    if model_path.exists() and meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if {"config": meta.get("config"), "profile": meta.get("profile")} == wanted:
+            model = keras.models.load_model(model_path)
+            result = FitResult(meta["history"], meta["epochs"], meta["seconds"], meta.get("extra", {}))
+            return model, result, True
+    model, result = train_fn()
+    model.save(model_path)
+    meta_path.write_text(json.dumps({**wanted, "history": result.history, "epochs": result.epochs,
+                                     "seconds": result.seconds, "extra": result.extra}, indent=1))
+    return model, result, False
+
+
+def saved_model_path(name: str, profile: Profile | None = None) -> Path:
+    """Where :func:`train_or_load` keeps the model ``name`` for a profile."""
+    return artifacts_dir(profile) / f"{name}.keras"
+
+
+def evaluate_splits(model, splits, batch_size: int = 512) -> dict[str, float]:
+    """Training, validation and test accuracy of ``model`` on a :class:`~mnist_helpers.data.Splits`
+    (chapter 2). Training accuracy is measured in inference mode (no dropout), like the others."""
+    from mnist_helpers.data import prepare
+
+    return {
+        name: evaluate_accuracy(model, prepare(getattr(splits, f"x_{name}")), getattr(splits, f"y_{name}"), batch_size)
+        for name in ("train", "val", "test")
+    }
