@@ -38,11 +38,12 @@ def build_cnn(
     dropout: float = 0.25,
     dense_dropout: float = 0.4,
     batch_norm: bool = True,
+    convs_per_block: int = 2,
     name: str = "compact_cnn",
 ) -> keras.Model:
     """The compact CNN of chapter 3.
 
-    Each entry of ``filters`` is a block of two 3 x 3 convolutions (each followed by batch
+    Each entry of ``filters`` is a block of ``convs_per_block`` 3 x 3 convolutions (each followed by batch
     normalization when ``batch_norm``, then ReLU), 2 x 2 max pooling and dropout; then a dense
     layer (with batch normalization and dropout) and the softmax output.
 
@@ -57,15 +58,19 @@ def build_cnn(
     batch_norm : bool
         Use batch normalization after every convolution and the dense layer. Without it the
         convolutions and dense layer get a bias instead.
+    convs_per_block : int
+        Convolutions in each block (1 or 2 in this book).
     """
     _check_rate(dropout)
     _check_rate(dense_dropout)
+    if convs_per_block < 1:
+        raise ValueError(f"convs_per_block must be at least 1, got {convs_per_block}")
     if not filters or any(int(f) < 1 for f in filters):
         raise ValueError(f"filters must be a non-empty sequence of positive ints, got {filters!r}")
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
     x = inputs
     for width in filters:
-        for _ in range(2):
+        for _ in range(convs_per_block):
             x = layers.Conv2D(int(width), 3, padding="same", use_bias=not batch_norm)(x)
             if batch_norm:
                 x = layers.BatchNormalization()(x)

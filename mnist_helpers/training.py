@@ -112,7 +112,7 @@ def fit(
         x, y = train
         kwargs.update(x=x, y=y, batch_size=batch_size)
     else:
-        kwargs.update(x=train)
+        kwargs.update(x=train, shuffle=False)  # a dataset shuffles itself (augment.make_train_dataset)
     start = time.perf_counter()
     history = model.fit(
         **kwargs,

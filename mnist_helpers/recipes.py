@@ -1,0 +1,58 @@
+"""The book's trained recipes, shared by the chapters that build on them (chapters 3-6).
+
+A chapter that needs another chapter's model calls the recipe here: it loads the saved model when
+one trained with the same configuration and profile exists, and trains it otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mnist_helpers.config import Profile, get_profile
+
+#: Chapter 3's compact CNN, trained without augmentation.
+CHAPTER3_CNN: dict[str, Any] = {
+    "model": {"filters": [32, 64], "convs_per_block": 1, "dense_units": 128, "dropout": 0.25, "dense_dropout": 0.4, "batch_norm": True},
+    "epochs": 12, "batch_size": 128, "learning_rate": 1e-3, "augment": "none", "seed": 3,
+}
+
+#: Chapter 4's best model: the compact CNN with mild augmentation, early stopping and LR reduction.
+CHAPTER4_BEST: dict[str, Any] = {
+    "model": {"filters": [32, 64], "convs_per_block": 2, "dense_units": 128, "dropout": 0.25, "dense_dropout": 0.4, "batch_norm": True},
+    "epochs": 15, "batch_size": 128, "learning_rate": 1e-3, "augment": "mild", "seed": 4,
+    "callbacks": {"monitor": "val_accuracy", "early_stopping_patience": 5, "reduce_lr_patience": 2},
+}
+
+
+def train_recipe(config: dict[str, Any], splits, profile: Profile | None = None):
+    """Build, seed and fit a CNN recipe on ``splits``; returns ``(model, FitResult)``."""
+    from mnist_helpers.augment import make_eval_dataset, make_train_dataset
+    from mnist_helpers.data import prepare
+    from mnist_helpers.models import build_cnn, compile_model
+    from mnist_helpers.seeding import seed_everything
+    from mnist_helpers.training import fit, make_callbacks
+
+    profile = profile or get_profile()
+    seed_everything(config["seed"])
+    model = compile_model(build_cnn(**config["model"]), learning_rate=config["learning_rate"])
+    train = make_train_dataset(prepare(splits.x_train), splits.y_train, config["batch_size"], config["augment"], seed=config["seed"])
+    val = make_eval_dataset(prepare(splits.x_val), splits.y_val)
+    callbacks = make_callbacks(**config["callbacks"]) if config.get("callbacks") else None
+    result = fit(model, train, val, epochs=config["epochs"], callbacks=callbacks, profile=profile)
+    return model, result
+
+
+def load_or_train(name: str, config: dict[str, Any], splits, profile: Profile | None = None):
+    """The saved model ``name`` if it was trained with ``config`` under this profile, else train
+    and save it. Returns ``(model, FitResult, loaded)``; see ``training.train_or_load``."""
+    from mnist_helpers.training import train_or_load
+
+    profile = profile or get_profile()
+    return train_or_load(name, config, lambda: train_recipe(config, splits, profile), profile)
+
+
+def chapter4_model(splits, profile: Profile | None = None):
+    """Chapter 4's best model, loaded from ``_build/artifacts/<profile>/chapter4_best.keras`` or
+    retrained when that file is missing or was trained with another configuration or profile.
+    Returns ``(model, FitResult, loaded)``. Chapters 5 and 6 start from it."""
+    return load_or_train("chapter4_best", CHAPTER4_BEST, splits, profile)
