@@ -62,13 +62,13 @@ def make_callbacks(
 
     mode = "max" if "acc" in monitor else "min"
     return [
+        monitor_check([monitor]),  # first, so it fails before the others warn and do nothing
         keras.callbacks.EarlyStopping(
             monitor=monitor, mode=mode, patience=early_stopping_patience, restore_best_weights=True
         ),
         keras.callbacks.ReduceLROnPlateau(
             monitor=monitor, mode=mode, factor=reduce_lr_factor, patience=reduce_lr_patience, min_lr=min_lr
         ),
-        monitor_check([monitor]),
     ]
 
 

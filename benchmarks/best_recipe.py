@@ -1,0 +1,343 @@
+"""Benchmark the book's best single-model recipe over several seeds, and their ensemble (chapter 6).
+
+Usage::
+
+    python -m benchmarks.best_recipe --seeds 3 [--epochs N] [--profile smoke]
+
+Each seed trains the recipe (:data:`mnist_helpers.recipes.CHAPTER4_BEST`, with only the seed
+changed) from scratch on the book's split (:func:`mnist_helpers.data.load_splits`). Nothing is
+chosen on the test set: the number of epochs comes from early stopping on the validation set
+(the best validation epoch is restored), and each final model is scored on the test set once.
+The softmax outputs of the seeds are then averaged into an ensemble.
+
+Output: the run's settings (profile, data sizes, threading and tf.data), one line per seed
+(seed, epochs, training seconds, validation and test accuracy), a summary line (mean test
+accuracy +- standard deviation over seeds, the ensemble's test accuracy, mean training seconds per
+model) and a line comparing the ensemble with the single model that was best on validation.
+The numbers are also written to ``<artifacts>/benchmark_best_recipe.json``.
+
+Under ``--profile smoke`` (or ``MNIST_PROFILE=smoke``) each model sees 2,000 images for one
+epoch, so the command finishes in about a minute; it checks the plumbing, not the accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+from mnist_helpers.config import PROFILES, Profile, artifacts_dir, get_profile  # noqa: E402
+from mnist_helpers.data import load_splits  # noqa: E402
+from mnist_helpers.recipes import CHAPTER4_BEST  # noqa: E402
+from mnist_helpers.stats import (  # noqa: E402
+    binomial_interval,
+    ensemble_average,
+    fixed_and_broken,
+    mcnemar,
+    seed_summary,
+)
+
+#: The recipe benchmarked: the book's best single model (chapter 4).
+RECIPE_NAME = "CHAPTER4_BEST"
+RECIPE: dict[str, Any] = CHAPTER4_BEST
+OUTPUT_NAME = "benchmark_best_recipe.json"
+
+
+@dataclass(frozen=True)
+class SeedRun:
+    """One trained model: its seed, the epochs it ran and the one early stopping restored, the
+    training seconds and its validation and test accuracy (fractions)."""
+
+    seed: int
+    epochs: int
+    best_epoch: int
+    train_seconds: float
+    val_accuracy: float
+    test_accuracy: float
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer of at least 1, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.best_recipe",
+        description="Train the book's best single-model recipe with several seeds; report mean +- std "
+        "test accuracy, the softmax-average ensemble and training time.",
+    )
+    parser.add_argument("--seeds", type=_positive_int, default=3, help="number of seeds (models) to train (default 3)")
+    parser.add_argument("--first-seed", type=_non_negative_int, default=0,
+                        help="seeds are first-seed, first-seed+1, ... (default 0)")
+    parser.add_argument("--epochs", type=_positive_int, default=None,
+                        help=f"epoch budget per model; early stopping may stop sooner and the profile caps it "
+                        f"(default: the recipe's {RECIPE['epochs']})")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default=None,
+                        help="run profile (default: $MNIST_PROFILE, else full)")
+    parser.add_argument("--intra-op-threads", type=_non_negative_int, default=None,
+                        help="TensorFlow intra-op threads (default: TensorFlow's choice)")
+    parser.add_argument("--inter-op-threads", type=_non_negative_int, default=None,
+                        help="TensorFlow inter-op threads (default: TensorFlow's choice)")
+    parser.add_argument("--verbose", type=int, choices=[0, 1, 2], default=0,
+                        help="Keras fit verbosity: 0 silent (default), 2 one line per epoch")
+    parser.add_argument("--output", type=Path, default=None,
+                        help=f"where to write the JSON results (default: <artifacts>/<profile>/{OUTPUT_NAME})")
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line (``argv`` without the program name; ``None`` reads ``sys.argv``)."""
+    return build_parser().parse_args(argv)
+
+
+def recipe_for_seed(seed: int, epochs: int | None = None, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A deep copy of the recipe with ``seed`` (and ``epochs``, if given) replaced; the shared
+    recipe itself is never modified."""
+    config = copy.deepcopy(RECIPE if base is None else base)
+    config["seed"] = int(seed)
+    if epochs is not None:
+        config["epochs"] = int(epochs)
+    return config
+
+
+def apply_threading(intra_op: int | None, inter_op: int | None) -> None:
+    """Set TensorFlow's thread pools; must run before TensorFlow executes its first operation."""
+    import tensorflow as tf
+
+    try:
+        if intra_op is not None:
+            tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+        if inter_op is not None:
+            tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+    except RuntimeError as err:
+        raise RuntimeError(
+            f"could not set TensorFlow threads (intra-op {intra_op}, inter-op {inter_op}): TensorFlow was "
+            "already initialised in this process; set them before any model is built"
+        ) from err
+
+
+def threading_settings() -> dict[str, Any]:
+    """The thread settings in effect: TensorFlow's pools (0 means TensorFlow picks, about one thread
+    per core), the cores this process may use, and thread-related environment variables."""
+    import tensorflow as tf
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 0
+    return {
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "usable_cores": cores,
+        "cpu_count": os.cpu_count(),
+        "env": {k: os.environ.get(k, "unset") for k in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")},
+    }
+
+
+def data_settings(config: dict[str, Any], n_train: int) -> dict[str, Any]:
+    """The tf.data settings of the pipelines :func:`mnist_helpers.recipes.train_recipe` builds.
+
+    The ``tf.data.Options`` are read from a pipeline built by the same function on 8 blank images
+    (they do not depend on the data); ``None`` means TensorFlow's default.
+    """
+    from mnist_helpers.augment import make_train_dataset
+
+    probe = make_train_dataset(np.zeros((8, 28, 28, 1), np.float32), np.zeros(8, np.int64), config["batch_size"],
+                               config["augment"], seed=0)
+    options = probe.options()
+    return {
+        "train": f"shuffle buffer {n_train} (reshuffled each epoch), batch {config['batch_size']}, "
+                 f"augment '{config['augment']}' in map(num_parallel_calls=AUTOTUNE), prefetch(AUTOTUNE)",
+        "eval": "batch 512, prefetch(AUTOTUNE), no augmentation",
+        "options": {
+            "autotune": options.autotune.enabled,
+            "private_threadpool_size": options.threading.private_threadpool_size,
+            "max_intra_op_parallelism": options.threading.max_intra_op_parallelism,
+            "deterministic": options.deterministic,
+        },
+    }
+
+
+def format_settings(profile: Profile, sizes: dict[str, int], config: dict[str, Any], seeds: Sequence[int],
+                    threads: dict[str, Any], data: dict[str, Any]) -> list[str]:
+    """The header lines that say what is being run and with which threading and tf.data settings."""
+    show = lambda value: "TF default" if value is None else value  # noqa: E731
+    env = ", ".join(f"{k}={v}" for k, v in threads["env"].items())
+    options = ", ".join(f"{k}={show(v)}" for k, v in data["options"].items())
+    return [
+        f"recipe {RECIPE_NAME}: {json.dumps({k: v for k, v in config.items() if k != 'seed'})}",
+        f"profile {profile.name}: train {sizes['train']}, val {sizes['val']}, test {sizes['test']} images; "
+        f"seeds {', '.join(map(str, seeds))}",
+        f"threads: intra-op {threads['intra_op_threads']}, inter-op {threads['inter_op_threads']} "
+        f"(0 = TensorFlow picks), usable cores {threads['usable_cores']} of {threads['cpu_count']}; {env}",
+        f"tf.data train: {data['train']}",
+        f"tf.data eval: {data['eval']}; options: {options}",
+    ]
+
+
+def format_seed_line(run: SeedRun) -> str:
+    """One line per trained model."""
+    return (
+        f"seed {run.seed:>3} | epochs {run.epochs:>3} (best {run.best_epoch:>3}) | train {run.train_seconds:8.1f} s | "
+        f"val {run.val_accuracy:.2%} | test {run.test_accuracy:.2%}"
+    )
+
+
+def format_summary(runs: Sequence[SeedRun], ensemble_accuracy: float) -> str:
+    """The final line: mean +- std test accuracy over seeds (std with ddof=1), the softmax-average
+    ensemble's test accuracy and the mean training seconds per model."""
+    if not runs:
+        raise ValueError("expected at least one seed run, got none")
+    test = seed_summary([r.test_accuracy for r in runs])
+    seconds = seed_summary([r.train_seconds for r in runs])
+    spread = "n/a (1 seed)" if np.isnan(test["std"]) else f"{test['std']:.2%}"
+    return (
+        f"{len(runs)} seed{'s' if len(runs) != 1 else ''}: test {test['mean']:.2%} +- {spread} (mean +- std) | "
+        f"ensemble (softmax average) test {ensemble_accuracy:.2%} | mean train {seconds['mean']:.1f} s per model"
+    )
+
+
+def format_comparison(reference_seed: int, counts: dict[str, int], test: dict[str, Any],
+                      interval: tuple[float, float]) -> str:
+    """A line comparing the ensemble with the single model that was best on validation."""
+    return (
+        f"ensemble vs seed {reference_seed} (best on validation): fixes {counts['fixed']}, breaks {counts['broken']} "
+        f"test images; McNemar {test['test']} p = {test['p_value']:.3g}; ensemble 95% Wilson interval "
+        f"[{interval[0]:.2%}, {interval[1]:.2%}]"
+    )
+
+
+@contextlib.contextmanager
+def _fit_verbosity(level: int) -> Iterator[None]:
+    """Set ``MNIST_VERBOSE`` (read by ``training.fit``) for the duration of the benchmark."""
+    old = os.environ.get("MNIST_VERBOSE")
+    os.environ["MNIST_VERBOSE"] = str(level)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("MNIST_VERBOSE", None)
+        else:
+            os.environ["MNIST_VERBOSE"] = old
+
+
+def _predict(model, x: np.ndarray) -> np.ndarray:
+    from mnist_helpers.augment import make_eval_dataset
+
+    return np.asarray(model.predict(make_eval_dataset(x), verbose=0))
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with NaN (the std of a single seed) as ``None`` and NumPy scalars as Python ones."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the benchmark, print its report and return it as a dict (also written as JSON)."""
+    args = parse_args(argv)
+    if args.intra_op_threads is not None or args.inter_op_threads is not None:
+        apply_threading(args.intra_op_threads, args.inter_op_threads)
+    import keras
+
+    from mnist_helpers.data import prepare
+    from mnist_helpers.recipes import train_recipe
+    from mnist_helpers.training import best_epoch
+
+    started = time.perf_counter()
+    profile = get_profile(args.profile)
+    splits = load_splits(profile)
+    x_val, x_test = prepare(splits.x_val), prepare(splits.x_test)
+    y_val, y_test = np.asarray(splits.y_val), np.asarray(splits.y_test)
+    sizes = {"train": len(splits.y_train), "val": len(y_val), "test": len(y_test)}
+    seeds = [args.first_seed + i for i in range(args.seeds)]
+    base = recipe_for_seed(seeds[0], args.epochs)
+    base["epochs"] = profile.epochs(base["epochs"])  # what fit will really use
+    threads, data = threading_settings(), data_settings(base, sizes["train"])
+    for line in format_settings(profile, sizes, base, seeds, threads, data):
+        print(line, flush=True)
+
+    runs: list[SeedRun] = []
+    val_probs: list[np.ndarray] = []
+    test_probs: list[np.ndarray] = []
+    monitor = (base.get("callbacks") or {}).get("monitor", "val_accuracy")
+    with _fit_verbosity(args.verbose):
+        for seed in seeds:
+            keras.backend.clear_session()
+            model, result = train_recipe(recipe_for_seed(seed, args.epochs), splits, profile)
+            val_p = _predict(model, x_val)
+            test_p = _predict(model, x_test)  # the only time this model sees the test set
+            run = SeedRun(
+                seed=seed, epochs=result.epochs,
+                best_epoch=best_epoch(result.history, monitor) if monitor in result.history else result.epochs,
+                train_seconds=result.seconds,
+                val_accuracy=float(np.mean(val_p.argmax(axis=1) == y_val)),
+                test_accuracy=float(np.mean(test_p.argmax(axis=1) == y_test)),
+            )
+            runs.append(run)
+            val_probs.append(val_p)
+            test_probs.append(test_p)
+            print(format_seed_line(run), flush=True)
+            del model
+
+    ensemble_test = ensemble_average(test_probs).argmax(axis=1)
+    ensemble_val_accuracy = float(np.mean(ensemble_average(val_probs).argmax(axis=1) == y_val))
+    ensemble_accuracy = float(np.mean(ensemble_test == y_test))
+    print(format_summary(runs, ensemble_accuracy), flush=True)
+    reference = max(range(len(runs)), key=lambda i: runs[i].val_accuracy)  # chosen on validation only
+    single_test = test_probs[reference].argmax(axis=1)
+    counts = fixed_and_broken(y_test, single_test, ensemble_test)
+    comparison = mcnemar(y_test, single_test, ensemble_test).as_dict()
+    interval = binomial_interval(int(np.sum(ensemble_test == y_test)), len(y_test))
+    print(format_comparison(runs[reference].seed, counts, comparison, interval), flush=True)
+
+    report = {
+        "recipe": RECIPE_NAME, "config": {k: v for k, v in base.items() if k != "seed"}, "profile": profile.name, "sizes": sizes, "seeds": seeds,
+        "threads": threads, "tf_data": data, "runs": [asdict(r) for r in runs],
+        "test_accuracy": seed_summary([r.test_accuracy for r in runs]),
+        "val_accuracy": seed_summary([r.val_accuracy for r in runs]),
+        "train_seconds": seed_summary([r.train_seconds for r in runs]),
+        "ensemble": {"test_accuracy": ensemble_accuracy, "val_accuracy": ensemble_val_accuracy,
+                     "test_interval_95": list(interval), "reference_seed": runs[reference].seed,
+                     "vs_reference": {**counts, "mcnemar": comparison}},
+        "wall_seconds": time.perf_counter() - started,
+    }
+    output = args.output or artifacts_dir(profile) / OUTPUT_NAME
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(_json_safe(report), indent=1))
+    print(f"wall time {report['wall_seconds']:.1f} s; results written to {output}", flush=True)
+    return report
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

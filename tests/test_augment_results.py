@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+from mnist_helpers.augment import PRESETS, augment_images, build_augmenter, make_eval_dataset, make_train_dataset
+from mnist_helpers.config import get_profile
+from mnist_helpers.results import read_results, record_result
+
+
+def _images(n=16):
+    x = np.zeros((n, 28, 28, 1), np.float32)
+    x[:, 10:18, 12:16, 0] = 1.0
+    return x, np.arange(n) % 10
+
+
+def test_eval_dataset_is_never_augmented():
+    x, y = _images()
+    batches = list(make_eval_dataset(x, y, batch_size=5).as_numpy_iterator())
+    np.testing.assert_array_equal(np.concatenate([b[0] for b in batches]), x)
+    np.testing.assert_array_equal(np.concatenate([b[1] for b in batches]), y)
+    import inspect
+
+    assert "augment" not in inspect.signature(make_eval_dataset).parameters
+
+
+def test_train_dataset_augments_and_keeps_labels_with_images():
+    x, y = _images()
+    x = (x * (np.arange(16)[:, None, None, None] + 1) / 16).astype(np.float32)  # make each image identifiable by its ink level
+    (xb, yb), = make_train_dataset(x, y, batch_size=16, augment="strong", seed=1).take(1).as_numpy_iterator()
+    assert xb.shape == x.shape and not np.allclose(np.sort(xb.ravel()), np.sort(x.ravel()))
+    assert sorted(yb.tolist()) == sorted(y.tolist())
+
+
+def test_none_preset_has_no_augmenter_and_mild_fills_with_zeros():
+    assert build_augmenter("none") is None
+    x, _ = _images(4)
+    out = augment_images(x, "mild", seed=0)
+    assert out.shape == x.shape and out.min() >= 0.0 and out[:, 0, 0, 0].max() == 0.0
+
+
+def test_unknown_preset_and_unprepared_input_are_refused():
+    with pytest.raises(ValueError, match="none, mild, strong"):
+        build_augmenter("wild")
+    with pytest.raises(ValueError, match="prepared"):
+        make_eval_dataset(np.zeros((2, 28, 28), np.uint8))
+
+
+def test_presets_are_ordered_mild_below_strong():
+    assert PRESETS["mild"].rotation_degrees < PRESETS["strong"].rotation_degrees
+    assert PRESETS["mild"].translation < PRESETS["strong"].translation
+
+
+def test_results_record_round_trip_and_profiles_apart(artifacts):
+    smoke, full = get_profile("smoke"), get_profile("full")
+    record_result(2, "dense", 100, 1, 1.5, 0.9, 0.89, seed=0, profile=smoke)
+    record_result(2, "dense", 100, 1, 1.5, 0.95, 0.94, seed=0, profile=smoke)  # re-run: newest wins
+    record_result(3, "cnn", 200, 2, 3.0, 0.99, 0.98, seed=0, profile=full)
+    frame = read_results(smoke)
+    assert len(frame) == 1 and frame.loc[0, "val_accuracy"] == pytest.approx(0.95) and (frame["profile"] == "smoke").all()
+    assert read_results(full)["model"].tolist() == ["cnn"]
+    with pytest.raises(ValueError, match="fraction"):
+        record_result(2, "x", 1, 1, 1.0, 99.5, 0.9, seed=0, profile=smoke)
+
+
+def test_plots_return_axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from mnist_helpers.plots import plot_history, plot_learning_curves, show_digits
+    from mnist_helpers.training import history_frame
+
+    frame = history_frame({"accuracy": [0.5, 0.6], "val_accuracy": [0.4, 0.5], "loss": [1, 0.5], "val_loss": [1, 0.6]})
+    ax = plot_history(frame)
+    assert ax.get_ylabel() == "accuracy"
+    assert len(plot_learning_curves(frame)) == 2
+    assert show_digits(np.zeros((3, 28, 28)), ncols=3).shape == (3,)
+    with pytest.raises(ValueError, match="metric"):
+        plot_history(frame, "f1")

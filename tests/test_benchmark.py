@@ -1,0 +1,111 @@
+"""Tests for benchmarks.best_recipe (chapter 6): argument parsing, output lines, and one tiny run.
+
+The end-to-end runs use the smoke profile and one seed. One of them trains on a small synthetic
+split (always runs, about 10 s); the other on the real smoke split when MNIST_DATA_DIR is set
+(about 25 s on two cores).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from benchmarks import best_recipe
+from benchmarks.best_recipe import SeedRun, format_comparison, format_seed_line, format_summary, parse_args, recipe_for_seed
+from mnist_helpers.recipes import CHAPTER4_BEST
+
+
+def test_parse_args_defaults_and_values():
+    args = parse_args([])
+    assert (args.seeds, args.first_seed, args.epochs, args.profile, args.verbose) == (3, 0, None, None, 0)
+    assert args.intra_op_threads is None and args.inter_op_threads is None
+    args = parse_args(["--seeds", "5", "--epochs", "2", "--profile", "smoke", "--first-seed", "10",
+                       "--intra-op-threads", "2", "--inter-op-threads", "1"])
+    assert (args.seeds, args.epochs, args.profile, args.first_seed) == (5, 2, "smoke", 10)
+    assert (args.intra_op_threads, args.inter_op_threads) == (2, 1)
+
+
+@pytest.mark.parametrize("argv", [["--seeds", "0"], ["--epochs", "-1"], ["--profile", "tiny"], ["--first-seed", "-2"]])
+def test_parse_args_rejects_bad_values(argv, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(argv)
+    err = capsys.readouterr().err
+    assert "expected" in err or "invalid choice" in err
+
+
+def test_recipe_for_seed_copies_and_never_mutates_the_recipe():
+    before = json.dumps(CHAPTER4_BEST, sort_keys=True)
+    config = recipe_for_seed(7, epochs=3)
+    assert config["seed"] == 7 and config["epochs"] == 3
+    config["model"]["filters"].append(128)  # a deep copy: nested lists are not shared
+    assert json.dumps(CHAPTER4_BEST, sort_keys=True) == before
+    assert recipe_for_seed(1)["epochs"] == CHAPTER4_BEST["epochs"]
+
+
+def test_output_lines():
+    runs = [SeedRun(0, 15, 12, 100.0, 0.9940, 0.9930), SeedRun(1, 13, 9, 90.0, 0.9950, 0.9950)]
+    assert format_seed_line(runs[0]) == "seed   0 | epochs  15 (best  12) | train    100.0 s | val 99.40% | test 99.30%"
+    summary = format_summary(runs, 0.9962)
+    # mean 99.40%, std (ddof=1) = 0.002 / sqrt(2) = 0.14%
+    assert summary == ("2 seeds: test 99.40% +- 0.14% (mean +- std) | ensemble (softmax average) test 99.62% | "
+                       "mean train 95.0 s per model")
+    assert "+- n/a (1 seed)" in format_summary(runs[:1], 0.993)
+    with pytest.raises(ValueError, match="at least one seed run, got none"):
+        format_summary([], 0.99)
+    line = format_comparison(1, {"fixed": 20, "broken": 8}, {"test": "chi2", "p_value": 0.0374}, (0.9945, 0.9975))
+    assert line == ("ensemble vs seed 1 (best on validation): fixes 20, breaks 8 test images; McNemar chi2 p = 0.0374; "
+                    "ensemble 95% Wilson interval [99.45%, 99.75%]")
+
+
+def _check_report(report, out, output_path, n_test):
+    lines = out.strip().splitlines()
+    assert any(line.startswith("threads: intra-op") for line in lines)
+    assert any(line.startswith("tf.data train:") for line in lines)
+    assert any(line.startswith("seed   0 | epochs   1") for line in lines)
+    assert any(line.startswith("1 seed: test") and "ensemble (softmax average)" in line for line in lines)
+    assert report["profile"] == "smoke" and report["seeds"] == [0] and len(report["runs"]) == 1
+    assert report["sizes"]["test"] == n_test
+    # One model: the ensemble is that model, and nothing is fixed or broken.
+    assert report["ensemble"]["test_accuracy"] == pytest.approx(report["runs"][0]["test_accuracy"])
+    assert report["ensemble"]["vs_reference"]["fixed"] == report["ensemble"]["vs_reference"]["broken"] == 0
+    saved = json.loads(output_path.read_text())
+    assert saved["test_accuracy"]["std"] is None  # NaN for one seed is written as null
+    assert saved["runs"] == report["runs"]
+
+
+def test_main_smoke_one_seed_synthetic(artifacts, monkeypatch, capsys):
+    """End to end on a tiny synthetic split (no MNIST files needed)."""
+    from mnist_helpers.config import get_profile
+    from mnist_helpers.data import Splits
+
+    rng = np.random.default_rng(0)
+
+    def fake_splits(profile):
+        make = lambda n: (rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), np.arange(n) % 10)  # noqa: E731
+        (xt, yt), (xv, yv), (xs, ys) = make(200), make(50), make(60)
+        return Splits(xt, yt, xv, yv, xs, ys, np.arange(60), profile)
+
+    monkeypatch.setattr(best_recipe, "load_splits", fake_splits)
+    monkeypatch.delenv("MNIST_PROFILE", raising=False)
+    verbose_before = os.environ.get("MNIST_VERBOSE")
+    report = best_recipe.main(["--seeds", "1", "--profile", "smoke"])
+    _check_report(report, capsys.readouterr().out, artifacts / "smoke" / best_recipe.OUTPUT_NAME, 60)
+    assert report["config"]["epochs"] == get_profile("smoke").max_epochs == 1
+    assert os.environ.get("MNIST_VERBOSE") == verbose_before  # the benchmark restores the verbosity
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not os.environ.get("MNIST_DATA_DIR"), reason="set MNIST_DATA_DIR to the folder with the four original files")
+def test_main_smoke_one_seed_real_data(artifacts, monkeypatch, capsys):
+    """The command as documented, on the real smoke split: one seed, under a minute."""
+    import time
+
+    monkeypatch.setenv("MNIST_PROFILE", "smoke")
+    start = time.perf_counter()
+    report = best_recipe.main(["--seeds", "1"])
+    assert time.perf_counter() - start < 60
+    _check_report(report, capsys.readouterr().out, artifacts / "smoke" / best_recipe.OUTPUT_NAME, 1000)
+    assert 0.0 <= report["runs"][0]["test_accuracy"] <= 1.0
