@@ -22,6 +22,7 @@ help:
 	@echo "make book   build the book (full profile by default) into $(HTML)"
 	@echo "make test   unit tests, all notebooks under MNIST_PROFILE=smoke, browser test of the smoke build"
 	@echo "make lab    open the notebooks in JupyterLab"
+	@echo "make strip  remove outputs from the notebooks before committing"
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,8 +58,9 @@ lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet jupyterlab
 	cd notebooks && ../$(BIN)/jupyter lab
 
-strip:
-	$(BIN)/python -m nbformat 2>/dev/null; $(BIN)/python tests/strip_outputs.py notebooks/*.ipynb
+# Notebooks are committed without outputs: strip them after running them in Jupyter.
+strip: $(STAMP)
+	$(BIN)/python -c "import nbformat, sys; [nbformat.write(nb, p) for p in sys.argv[1:] for nb in [nbformat.read(p, 4)] if not [c.update(outputs=[], execution_count=None) for c in nb.cells if c.cell_type == 'code'] or True]" notebooks/*.ipynb
 
 clean:
 	rm -rf _build

@@ -56,3 +56,29 @@ def chapter4_model(splits, profile: Profile | None = None):
     retrained when that file is missing or was trained with another configuration or profile.
     Returns ``(model, FitResult, loaded)``. Chapters 5 and 6 start from it."""
     return load_or_train("chapter4_best", CHAPTER4_BEST, splits, profile)
+
+
+def with_seed(config: dict[str, Any], seed: int) -> dict[str, Any]:
+    """A copy of a recipe with another seed (chapter 6)."""
+    return {**config, "seed": int(seed)}
+
+
+def seed_runs(config: dict[str, Any], seeds: list[int], splits, name: str, profile: Profile | None = None) -> list:
+    """Train (or load) one model per seed of a recipe (chapter 6).
+
+    Model ``i`` is saved as ``<name>_seed<seed>``; the seed of :data:`CHAPTER4_BEST` with that
+    exact recipe reuses chapter 4's saved model instead of training it again.
+
+    Returns
+    -------
+    list of (seed, model, FitResult, loaded)
+    """
+    runs = []
+    for seed in seeds:
+        recipe = with_seed(config, seed)
+        if recipe == CHAPTER4_BEST:
+            model, result, loaded = chapter4_model(splits, profile)
+        else:
+            model, result, loaded = load_or_train(f"{name}_seed{seed}", recipe, splits, profile)
+        runs.append((int(seed), model, result, loaded))
+    return runs

@@ -64,3 +64,35 @@ def read_results(profile: Profile | None = None) -> pd.DataFrame:
     frame = pd.read_json(path, lines=True)
     frame = frame.drop_duplicates(subset=["chapter", "model", "seed"], keep="last")
     return frame.sort_values(["chapter", "recorded_at"]).reset_index(drop=True)
+
+
+def results_table(profile: Profile | None = None, n_test: int | None = None) -> pd.DataFrame:
+    """The book's results table (chapter 6 and the results page): every recorded model of a profile
+    with its parameters, training time, validation and test accuracy and a 95% Wilson interval for
+    the test accuracy. ``n_test`` defaults to the profile's test-set size."""
+    from mnist_helpers.stats import binomial_interval
+
+    profile = profile or get_profile()
+    n_test = n_test or profile.n_test or 10000
+    frame = read_results(profile)
+    if frame.empty:
+        return pd.DataFrame(columns=["chapter", "model", "params", "train_seconds", "val_accuracy", "test_accuracy", "interval"])
+    intervals = [binomial_interval(int(round(acc * n_test)), n_test) for acc in frame["test_accuracy"]]
+    frame = frame.assign(interval=[f"{lo:.2%} to {hi:.2%}" for lo, hi in intervals])
+    return frame[["chapter", "model", "params", "train_seconds", "val_accuracy", "test_accuracy", "interval"]]
+
+
+def results_markdown(profile: Profile | None = None) -> str:
+    """:func:`results_table` as a Markdown table, for the results page."""
+    profile = profile or get_profile()
+    frame = results_table(profile)
+    if frame.empty:
+        return f"*No model has been recorded yet under the `{profile.name}` profile.*"
+    header = "| chapter | model | parameters | training (s) | validation | test | test, 95% interval |"
+    lines = [header, "|---:|---|---:|---:|---:|---:|---|"]
+    for row in frame.itertuples(index=False):
+        lines.append(
+            f"| {row.chapter} | {row.model} | {row.params:,} | {row.train_seconds:,.0f} | "
+            f"{row.val_accuracy:.2%} | {row.test_accuracy:.2%} | {row.interval} |"
+        )
+    return "\n".join(lines)
