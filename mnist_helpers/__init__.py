@@ -10,7 +10,9 @@ Every chapter imports what it needs from the submodules, one module per concern:
 - :mod:`mnist_helpers.training`: fitting, callbacks, tidy histories, saved models
 - :mod:`mnist_helpers.results`: the results record that chapters append to
 - :mod:`mnist_helpers.plots`: plotting helpers (``ax=None``, return the axes)
-- :mod:`mnist_helpers.analysis`, :mod:`mnist_helpers.widgets`, :mod:`mnist_helpers.stats`
+- :mod:`mnist_helpers.recipes`: the trained recipes that later chapters reuse
+- :mod:`mnist_helpers.analysis`, :mod:`mnist_helpers.gallery`, :mod:`mnist_helpers.widgets`: error analysis (chapter 5)
+- :mod:`mnist_helpers.stats`: intervals, McNemar, ensembles (chapter 6)
 
 Importing the package has no side effects: it seeds nothing and changes no style.
 """

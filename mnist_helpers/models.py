@@ -89,7 +89,7 @@ def build_cnn(
     return keras.Model(inputs, outputs, name=name)
 
 
-def compile_model(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
+def compile_model(model: keras.Model, learning_rate: "float | keras.optimizers.schedules.LearningRateSchedule" = 1e-3) -> keras.Model:
     """Compile for 10-class classification with integer labels: Adam, sparse cross-entropy,
     accuracy (logged as ``accuracy`` and ``val_accuracy``). Returns the model."""
     model.compile(

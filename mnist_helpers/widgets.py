@@ -1,0 +1,284 @@
+"""A live browser of misclassified digits for Jupyter (introduced in chapter 5).
+
+:class:`MisclassificationBrowser` needs a running kernel (Jupyter, JupyterLab, VS Code, Colab);
+the static book shows :func:`mnist_helpers.gallery.gallery_html` instead. All of its logic
+(selection, sorting, paging, the empty case) lives in plain methods and properties, so tests drive
+it by setting widget values and clicking buttons, without a browser.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+import numpy as np
+import pandas as pd
+
+from mnist_helpers.analysis import confusion_pairs
+from mnist_helpers.gallery import digit_png
+
+#: The dropdown value that selects every misclassified image.
+ALL_ERRORS = "all errors"
+#: The sort toggle's options: (label, value).
+SORT_OPTIONS: tuple[tuple[str, str], ...] = (("most confident first", "descending"), ("least confident first", "ascending"))
+#: The message shown instead of the grid when the selection holds no image.
+EMPTY_MESSAGE = "No misclassified images in this selection."
+
+
+class MisclassificationBrowser:
+    """Page through the misclassified test digits, one confusion at a time (introduced in chapter 5).
+
+    A dropdown picks a (true, predicted) pair, or all errors, each with its count; a toggle sorts by
+    the model's confidence; a grid shows ``per_page`` digits with their test index, confidence and
+    top-3 probabilities; previous / next buttons page through the selection.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A predictions frame (:func:`mnist_helpers.analysis.predictions_frame`).
+    images : array of shape (N, 28, 28)
+        The test images, row ``i`` belonging to row ``i`` of ``frame`` (positionally), uint8.
+    probs : array of shape (N, K), optional
+        The predicted probabilities, for the top-3 line; default: the frame's ``top3`` column if
+        it has one, else no top-3 line.
+    per_page : int
+        Digits per page.
+    columns : int
+        Digits per grid row.
+    scale : int
+        Each 28 x 28 digit is drawn ``scale`` times larger, with sharp pixels.
+
+    Examples
+    --------
+    >>> browser = MisclassificationBrowser(frame, splits.x_test, probs)  # doctest: +SKIP
+    >>> browser  # the last expression of a Jupyter cell shows it  # doctest: +SKIP
+    """
+
+    def __init__(self, frame: pd.DataFrame, images: np.ndarray, probs: np.ndarray | None = None,
+                 per_page: int = 12, columns: int = 6, scale: int = 3) -> None:
+        import ipywidgets as widgets
+
+        needed = ["index", "true", "pred", "confidence", "correct"]
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            raise ValueError(f"expected a predictions frame with columns {needed}; missing {missing}")
+        images = np.asarray(images)
+        if images.ndim == 4 and images.shape[-1] == 1:
+            images = images[..., 0]
+        if images.ndim != 3 or len(images) != len(frame):
+            raise ValueError(f"images must have shape ({len(frame)}, 28, 28) to match the frame's {len(frame)} rows, "
+                             f"got shape {images.shape}")
+        if probs is not None:
+            probs = np.asarray(probs)
+            if probs.ndim != 2 or len(probs) != len(frame):
+                raise ValueError(f"probs must have shape ({len(frame)}, K) to match the frame, got shape {probs.shape}")
+        if per_page < 1 or columns < 1 or scale < 1:
+            raise ValueError(f"per_page, columns and scale must be at least 1, got {per_page}, {columns}, {scale}")
+
+        self._rows = frame.reset_index(drop=True)
+        self._errors = self._rows[~self._rows["correct"].astype(bool)]
+        self._images = images
+        self._probs = probs
+        self._png: dict[int, bytes] = {}
+        self.per_page = per_page
+        self.scale = scale
+        self.page = 0
+        self.pairs = confusion_pairs(self._rows)
+
+        options = [(f"all errors ({len(self._errors)})", ALL_ERRORS)] + [
+            (f"true {t} → predicted {p} ({c})", (int(t), int(p)))
+            for t, p, c in zip(self.pairs["true"], self.pairs["pred"], self.pairs["count"])
+        ]
+        self.pair_dropdown = widgets.Dropdown(options=options, value=ALL_ERRORS, description="Confusion:",
+                                              layout=widgets.Layout(width="320px"))
+        self.sort_toggle = widgets.ToggleButtons(options=list(SORT_OPTIONS), value="descending", description="Order:",
+                                                 style={"button_width": "160px"})
+        self.prev_button = widgets.Button(description="previous", icon="arrow-left", layout=widgets.Layout(width="110px"))
+        self.next_button = widgets.Button(description="next", icon="arrow-right", layout=widgets.Layout(width="110px"))
+        self.page_label = widgets.Label()
+        self.message = widgets.HTML()
+        cell = 28 * scale + 40
+        self.grid = widgets.GridBox(layout=widgets.Layout(grid_template_columns=f"repeat({columns}, {cell}px)",
+                                                          grid_gap="10px 8px"))
+
+        self.pair_dropdown.observe(self._on_change, names="value")
+        self.sort_toggle.observe(self._on_change, names="value")
+        self.prev_button.on_click(lambda _: self.previous_page())
+        self.next_button.on_click(lambda _: self.next_page())
+
+        controls = widgets.HBox([self.pair_dropdown, self.sort_toggle])
+        pager = widgets.HBox([self.prev_button, self.page_label, self.next_button],
+                             layout=widgets.Layout(align_items="center", grid_gap="12px"))
+        self.widget = widgets.VBox([controls, pager, self.message, self.grid])
+        self.refresh()
+
+    # --- state, as plain properties -----------------------------------------------------------
+
+    @property
+    def selected_pair(self) -> tuple[int, int] | None:
+        """The (true, predicted) pair chosen in the dropdown, or None for all errors."""
+        value = self.pair_dropdown.value
+        return None if value == ALL_ERRORS else value
+
+    @property
+    def ascending(self) -> bool:
+        """True when the least confident errors come first."""
+        return self.sort_toggle.value == "ascending"
+
+    @property
+    def selection(self) -> pd.DataFrame:
+        """The errors of the chosen pair (or all errors), sorted by confidence as the toggle says,
+        ties by test index. Its index holds row positions in the frame (and the images)."""
+        rows = self._errors
+        pair = self.selected_pair
+        if pair is not None:
+            rows = rows[(rows["true"] == pair[0]) & (rows["pred"] == pair[1])]
+        return rows.sort_values(["confidence", "index"], ascending=[self.ascending, True], kind="stable")
+
+    @property
+    def n_pages(self) -> int:
+        """Number of pages of the selection (at least 1, even when it is empty)."""
+        return max(1, math.ceil(len(self.selection) / self.per_page))
+
+    @property
+    def page_rows(self) -> pd.DataFrame:
+        """The rows shown on the current page."""
+        start = self.page * self.per_page
+        return self.selection.iloc[start:start + self.per_page]
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the selection holds no image (the message replaces the grid)."""
+        return self.selection.empty
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def select(self, true: int | None, pred: int | None = None) -> None:
+        """Choose the pair (``true``, ``pred``), or all errors with ``select(None)``.
+
+        Raises
+        ------
+        ValueError
+            If the pair is not among the model's confusions; the message lists the ones there are.
+        """
+        value = ALL_ERRORS if true is None else (int(true), int(pred))
+        valid = [v for _, v in self.pair_dropdown.options]
+        if value not in valid:
+            raise ValueError(f"no errors with true {true} and predicted {pred}; expected one of {valid[1:] or 'none'}")
+        self.pair_dropdown.value = value
+
+    def go_to(self, page: int) -> None:
+        """Show page ``page`` (0-based), clamped to the pages there are."""
+        self.page = min(max(0, int(page)), self.n_pages - 1)
+        self.refresh()
+
+    def next_page(self) -> None:
+        """Show the next page (stays on the last one)."""
+        self.go_to(self.page + 1)
+
+    def previous_page(self) -> None:
+        """Show the previous page (stays on the first one)."""
+        self.go_to(self.page - 1)
+
+    def _on_change(self, _change=None) -> None:
+        self.page = 0
+        self.refresh()
+
+    # --- drawing ------------------------------------------------------------------------------
+
+    def top3(self, position: int) -> list[tuple[int, float]] | None:
+        """The three most probable digits of the frame row at ``position``, with probabilities."""
+        if self._probs is not None:
+            p = self._probs[position]
+            order = np.argsort(-p, kind="stable")[:3]
+            return [(int(d), float(p[d])) for d in order]
+        if "top3" in self._rows.columns:
+            return [(int(d), float(q)) for d, q in self._rows.at[position, "top3"]]
+        return None
+
+    def caption(self, position: int) -> str:
+        """The HTML caption of one digit: test index, label and answer, confidence, top 3."""
+        row = self._rows.loc[position]
+        lines = [f"<b>#{int(row['index'])}</b> true {int(row['true'])} → {int(row['pred'])}",
+                 f"confidence {row['confidence']:.1%}"]
+        top3 = self.top3(position)
+        if top3:
+            lines.append(" · ".join(f"{d}: {p:.0%}" if p >= 0.01 else f"{d}: {p:.1%}" for d, p in top3))
+        return '<div style="font-size: 11px; line-height: 1.3">' + "<br>".join(lines) + "</div>"
+
+    def _tile(self, position: int):
+        import ipywidgets as widgets
+
+        if position not in self._png:
+            self._png[position] = digit_png(self._images[position], scale=self.scale)
+        size = f"{28 * self.scale}px"
+        image = widgets.Image(value=self._png[position], format="png", layout=widgets.Layout(width=size, height=size))
+        return widgets.VBox([image, widgets.HTML(self.caption(position))], layout=widgets.Layout(align_items="center"))
+
+    def refresh(self) -> None:
+        """Redraw the grid, the page label, the buttons and the message from the current state."""
+        n = len(self.selection)
+        self.page = min(self.page, self.n_pages - 1)
+        if n == 0:
+            self.grid.children = ()
+            self.message.value = f"<p><i>{html.escape(EMPTY_MESSAGE)}</i></p>"
+            self.page_label.value = "no images"
+        else:
+            rows = self.page_rows
+            self.grid.children = tuple(self._tile(int(position)) for position in rows.index)
+            self.message.value = ""
+            first = self.page * self.per_page + 1
+            self.page_label.value = (f"page {self.page + 1} of {self.n_pages} "
+                                     f"(images {first}-{first + len(rows) - 1} of {n})")
+        self.prev_button.disabled = self.page == 0
+        self.next_button.disabled = self.page >= self.n_pages - 1
+
+    # --- display ------------------------------------------------------------------------------
+
+    def display(self) -> None:
+        """Show the browser in the current Jupyter output."""
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def augmentation_explorer(images: np.ndarray, seed: int = 0):
+    """Sliders for rotation and shift that re-augment ``images`` live (introduced in chapter 4).
+
+    Parameters
+    ----------
+    images : array (N, 28, 28, 1)
+        Prepared images (``data.prepare``), a handful of them.
+    seed : int
+        Seed of the random transforms, so moving a slider back gives the same picture.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Two sliders above the augmented digits; in a static page it shows nothing useful, so the
+        book shows a fixed grid instead.
+    """
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    from mnist_helpers.augment import AugmentPreset, augment_images
+    from mnist_helpers.plots import show_digits
+
+    rotation = w.FloatSlider(value=10.0, min=0.0, max=60.0, step=5.0, description="rotation (°)")
+    shift = w.FloatSlider(value=0.1, min=0.0, max=0.4, step=0.05, description="shift")
+    out = w.Output()
+
+    def redraw(*_):
+        preset = AugmentPreset(rotation_degrees=rotation.value, translation=shift.value)
+        with out:
+            out.clear_output(wait=True)
+            show_digits(np.concatenate([images, augment_images(images, preset, seed=seed)]), ncols=len(images), size=0.8)
+            plt.show()
+
+    rotation.observe(redraw, names="value")
+    shift.observe(redraw, names="value")
+    redraw()
+    return w.VBox([w.HBox([rotation, shift]), out])

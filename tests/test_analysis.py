@@ -1,0 +1,291 @@
+"""Chapter 5 helpers: predictions frame, confusions, per-class report, diagnosis, error categories,
+known label errors and the static gallery. Tiny synthetic data, fixed seeds, no training."""
+
+import json
+import re
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import precision_recall_fscore_support
+
+from mnist_helpers import analysis
+from mnist_helpers.analysis import (
+    CATEGORIES,
+    accuracy_without,
+    categorize_errors,
+    confusion_matrix_frame,
+    confusion_pairs,
+    diagnose_fit,
+    known_label_errors,
+    known_label_errors_citation,
+    per_class_report,
+    plot_confusion,
+    predictions_frame,
+)
+from mnist_helpers.gallery import MAX_GALLERY_BYTES, digit_png, gallery_html
+
+
+def one_hot_probs(pairs):
+    """Probabilities from explicit rows: each item is a dict {label: prob}, the rest spread evenly."""
+    rows = []
+    for spec in pairs:
+        row = np.zeros(10)
+        for label, p in spec.items():
+            row[label] = p
+        rest = 1.0 - row.sum()
+        free = [d for d in range(10) if d not in spec]
+        row[free] = rest / len(free)
+        rows.append(row)
+    return np.array(rows)
+
+
+def random_case(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(n, 10)) * 3
+    y = rng.integers(0, 10, n)
+    logits[np.arange(n), y] += 3  # mostly right, some wrong
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    return probs, y, images
+
+
+# --- predictions_frame -------------------------------------------------------------------------
+
+def test_predictions_frame_columns_and_values():
+    probs = one_hot_probs([{3: 0.7, 5: 0.2}, {1: 0.95}, {4: 0.5, 9: 0.45}])
+    frame = predictions_frame(probs, np.array([3, 7, 9]), test_index=np.array([10, 20, 30]))
+    assert list(frame.columns) == ["index", "true", "pred", "confidence", "p_true", "margin", "second", "correct", "top3"]
+    assert frame["index"].tolist() == [10, 20, 30]
+    assert frame["pred"].tolist() == [3, 1, 4]
+    assert frame["second"].tolist() == [5, 0, 9]  # ties among the rest go to the smallest digit
+    assert frame["correct"].tolist() == [True, False, False]
+    np.testing.assert_allclose(frame["confidence"], [0.7, 0.95, 0.5])
+    np.testing.assert_allclose(frame["margin"], [0.5, 0.95 - 0.05 / 9, 0.05])
+    np.testing.assert_allclose(frame["p_true"], [0.7, 0.05 / 9, 0.45])
+    assert frame.loc[0, "top3"][:2] == [(3, pytest.approx(0.7)), (5, pytest.approx(0.2))]
+    assert frame["correct"].dtype == bool
+
+
+def test_predictions_frame_default_index_is_arange():
+    probs, y, _ = random_case(20)
+    assert predictions_frame(probs, y)["index"].tolist() == list(range(20))
+
+
+@pytest.mark.parametrize(
+    "probs, y, index, message",
+    [
+        (np.full((4, 10), 0.1), np.zeros(3, int), None, r"y_true must have shape \(4,\).*got shape \(3,\)"),
+        (np.full(10, 0.1), np.zeros(1, int), None, r"probs must have shape \(N, K\).*got shape \(10,\)"),
+        (np.full((4, 10), 0.1), np.zeros(4, int), np.arange(5), r"test_index must have shape \(4,\).*got shape \(5,\)"),
+        (np.full((4, 10), 0.1), np.array([0, 1, 2, 10]), None, r"labels 0..9.*0..10"),
+        (np.full((4, 10), 0.1), np.zeros(4), None, r"integer labels.*float64"),
+        (np.ones((4, 10)), np.zeros(4, int), None, r"sum to 1.*got sums from 10"),
+    ],
+)
+def test_predictions_frame_rejects_bad_shapes(probs, y, index, message):
+    with pytest.raises(ValueError, match=message):
+        predictions_frame(probs, y, index)
+
+
+# --- confusions and per-class report -----------------------------------------------------------
+
+def test_confusion_pairs_counts_and_order():
+    # errors: (4, 9) three times, (7, 1) twice, (3, 5) and (2, 8) once each
+    truth = [4, 4, 4, 7, 7, 3, 2, 0, 1]
+    preds = [9, 9, 9, 1, 1, 5, 8, 0, 1]
+    probs = one_hot_probs([{p: 0.9} for p in preds])
+    pairs = confusion_pairs(predictions_frame(probs, np.array(truth)))
+    assert list(pairs.columns) == ["true", "pred", "count", "share", "mean_confidence"]
+    assert list(zip(pairs["true"], pairs["pred"], pairs["count"])) == [(4, 9, 3), (7, 1, 2), (2, 8, 1), (3, 5, 1)]
+    assert pairs["share"].sum() == pytest.approx(1.0)
+
+
+def test_confusion_pairs_empty_when_all_correct():
+    probs = one_hot_probs([{d: 0.9} for d in range(10)])
+    pairs = confusion_pairs(predictions_frame(probs, np.arange(10)))
+    assert pairs.empty and "count" in pairs.columns
+
+
+def test_confusion_matrix_frame_matches_counts():
+    probs, y, _ = random_case()
+    frame = predictions_frame(probs, y)
+    matrix = confusion_matrix_frame(frame)
+    assert matrix.shape == (10, 10) and matrix.to_numpy().sum() == len(frame)
+    assert np.trace(matrix.to_numpy()) == frame["correct"].sum()
+    np.testing.assert_allclose(confusion_matrix_frame(frame, normalize="true").sum(axis=1), 1.0)
+    with pytest.raises(ValueError, match="normalize must be"):
+        confusion_matrix_frame(frame, normalize="rows")
+
+
+def test_per_class_report_agrees_with_sklearn():
+    probs, y, _ = random_case(seed=3)
+    frame = predictions_frame(probs, y)
+    report = per_class_report(frame)
+    precision, recall, f1, support = precision_recall_fscore_support(y, probs.argmax(1), labels=range(10), zero_division=0)
+    np.testing.assert_allclose(report["precision"], precision)
+    np.testing.assert_allclose(report["recall"], recall)
+    np.testing.assert_allclose(report["f1"], f1)
+    np.testing.assert_array_equal(report["support"], support)
+    np.testing.assert_array_equal(report["errors"], support - np.round(recall * support).astype(int))
+    assert report.index.name == "digit" and report.index.tolist() == list(range(10))
+
+
+@pytest.mark.parametrize("errors_only", [False, True])
+def test_plot_confusion_returns_axes(errors_only):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    probs, y, _ = random_case(seed=1)
+    fig, ax = plt.subplots()
+    assert plot_confusion(predictions_frame(probs, y), errors_only=errors_only, ax=ax) is ax
+    plt.close(fig)
+
+
+# --- diagnosis ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "train, val, expected",
+    [
+        (0.95, 0.94, "underfitting"),
+        (0.985, 0.96, "underfitting"),  # both low: fix the fit first
+        (0.999, 0.980, "overfitting"),
+        (0.997, 0.994, "neither"),
+        (analysis.UNDERFIT_TRAIN_ACCURACY, analysis.UNDERFIT_TRAIN_ACCURACY - analysis.OVERFIT_GAP, "neither"),
+    ],
+)
+def test_diagnose_fit_rule(train, val, expected):
+    result = diagnose_fit(train, val, val)
+    assert result["diagnosis"] == expected
+    assert result["train_val_gap"] == pytest.approx(train - val)
+    assert isinstance(result["reason"], str) and result["reason"]
+
+
+def test_diagnose_fit_val_test_note_and_bad_input():
+    assert diagnose_fit(0.997, 0.994, 0.993)["val_test_agree"] is True
+    assert diagnose_fit(0.997, 0.994, 0.980)["val_test_agree"] is False
+    assert diagnose_fit(0.997, 0.994)["val_test_gap"] is None
+    with pytest.raises(ValueError, match=r"train_acc.*fraction.*got 99.7"):
+        diagnose_fit(99.7, 0.99, 0.99)
+
+
+# --- error categories ---------------------------------------------------------------------------
+
+def test_categorize_errors_rule_cases():
+    probs = one_hot_probs([
+        {2: 0.98, 7: 0.01},   # row 0: confident against the label 7 -> label noise
+        {5: 0.60, 3: 0.35},   # row 1: label 3 is the second choice, margin 0.25 -> ambiguous
+        {5: 0.85, 3: 0.10},   # row 2: label second but margin 0.75 -> model failure
+        {5: 0.50, 8: 0.30},   # row 3: label 3 is not second -> model failure
+        {1: 0.60, 4: 0.30},   # row 4: ambiguous by the rule, but a known label error -> label noise
+        {6: 0.99},            # row 5: correct
+        {0: 0.90, 9: 0.06},   # row 6: confident, but p_true 0.06 >= 0.05 and label 9 second with margin 0.84 -> model failure
+    ])
+    y = np.array([7, 3, 3, 3, 4, 6, 9])
+    frame = predictions_frame(probs, y, test_index=np.array([100, 101, 102, 103, 947, 105, 106]))
+    categories = categorize_errors(frame, known_label_errors=[947])
+    assert categories.tolist() == ["label noise", "ambiguous", "model failure", "model failure",
+                                   "label noise", "correct", "model failure"]
+    assert list(categories.cat.categories) == list(CATEGORIES)
+    assert categories.name == "category" and categories.index.equals(frame.index)
+    # without the known list, row 4 falls back to the ambiguity rule
+    assert categorize_errors(frame).iloc[4] == "ambiguous"
+
+
+def test_categorize_errors_thresholds_are_the_documented_constants():
+    assert analysis.LABEL_NOISE_CONFIDENCE == 0.9
+    assert analysis.LABEL_NOISE_P_TRUE == 0.05
+    assert analysis.AMBIGUOUS_MARGIN == 0.5
+    doc = categorize_errors.__doc__
+    assert "0.9" in doc and "0.05" in doc and "0.5" in doc
+
+
+def test_categorize_errors_needs_a_predictions_frame():
+    with pytest.raises(ValueError, match="missing.*margin"):
+        categorize_errors(pd.DataFrame({"index": [0], "true": [1], "pred": [2], "correct": [False],
+                                        "confidence": [0.9], "p_true": [0.0], "second": [1]}))
+
+
+# --- known label errors -------------------------------------------------------------------------
+
+def test_known_label_errors_data():
+    indices = known_label_errors()
+    assert indices.dtype == np.int64 and len(indices) == 15
+    assert np.all(np.diff(indices) > 0)  # sorted and unique
+    assert indices.min() >= 0 and indices.max() < 10_000
+    assert indices.tolist() == [947, 1621, 1901, 2130, 2462, 2597, 2654, 3520, 3558, 5937, 6651, 6783, 8527, 9679, 9729]
+    assert "Northcutt" in known_label_errors_citation() and "2021" in known_label_errors_citation()
+
+
+def test_known_label_errors_file_is_package_data():
+    record = json.loads(resources.files("mnist_helpers").joinpath("data_files", "known_label_errors.json").read_text())
+    assert {"indices", "citation"} <= set(record)
+
+
+def test_accuracy_without():
+    truth = np.array([1, 2, 3, 4])
+    probs = one_hot_probs([{1: 0.9}, {5: 0.9}, {3: 0.9}, {6: 0.9}])
+    frame = predictions_frame(probs, truth, test_index=np.array([10, 947, 30, 40]))
+    assert accuracy_without(frame, []) == pytest.approx(0.5)
+    assert accuracy_without(frame, [947]) == pytest.approx(2 / 3)
+    assert accuracy_without(frame, [947, 9999]) == pytest.approx(2 / 3)  # indices not in the frame are ignored
+    with pytest.raises(ValueError, match="no rows"):
+        accuracy_without(frame, [10, 947, 30, 40])
+
+
+# --- static gallery -----------------------------------------------------------------------------
+
+def test_digit_png_is_a_small_png():
+    png = digit_png(np.zeros((28, 28), np.uint8))
+    assert png.startswith(b"\x89PNG") and len(png) < 500
+    with pytest.raises(ValueError, match=r"shape \(28, 28\).*got shape \(2, 28, 28\)"):
+        digit_png(np.zeros((2, 28, 28), np.uint8))
+
+
+def test_gallery_structure_and_order():
+    probs, y, images = random_case(seed=2)
+    frame = predictions_frame(probs, y, test_index=np.arange(len(y)) + 5000)
+    page = gallery_html(frame, images, max_per_group=3)
+    assert page.startswith('<div class="mnist-gallery">') and page.endswith("</div>")
+    assert "<script" not in page.lower()
+    pairs = confusion_pairs(frame)
+    summaries = re.findall(r"<summary>(.*?)</summary>", page)
+    assert len(summaries) == len(pairs) == page.count('<details class="mnist-gallery-group"')
+    true, pred, count = (int(pairs.iloc[0][c]) for c in ("true", "pred", "count"))
+    assert summaries[0] == f"true {true} → predicted {pred} ({count} {'error' if count == 1 else 'errors'})"
+    counts = [int(re.search(r"\((\d+) errors?\)", s).group(1)) for s in summaries]
+    assert counts == sorted(counts, reverse=True)
+    assert page.count("<img ") == sum(min(3, c) for c in counts)
+    assert "image-rendering: pixelated" in page and "data:image/png;base64," in page
+    assert "#5" in page and "conf " in page  # captions carry the test index and confidence
+
+
+def test_gallery_limits_groups_and_open_first():
+    probs, y, images = random_case(seed=2)
+    frame = predictions_frame(probs, y)
+    page = gallery_html(frame, images, max_per_group=2, max_groups=4, open_first=True)
+    assert page.count("<summary>") == 4
+    assert page.count("<details class=\"mnist-gallery-group\" open>") == 1
+    assert " open>" not in gallery_html(frame, images, max_groups=4)
+
+
+def test_gallery_stays_under_the_size_limit():
+    probs, y, images = random_case(n=3000, seed=4)  # noisy images compress badly: the worst case
+    frame = predictions_frame(probs, y)
+    page = gallery_html(frame, images, max_per_group=1000)
+    assert len(page.encode()) <= MAX_GALLERY_BYTES
+    small = gallery_html(frame, images, max_per_group=1000, max_bytes=60_000)
+    assert len(small.encode()) <= 60_000
+    assert "Size limit" in small and small.endswith("</div>")
+
+
+def test_gallery_empty_and_mismatched_inputs():
+    probs = one_hot_probs([{d: 0.9} for d in range(10)])
+    frame = predictions_frame(probs, np.arange(10))
+    page = gallery_html(frame, np.zeros((10, 28, 28), np.uint8))
+    assert "No misclassified digits" in page and "<details" not in page
+    with pytest.raises(ValueError, match=r"shape \(10, 28, 28\).*got shape \(9, 28, 28\)"):
+        gallery_html(frame, np.zeros((9, 28, 28), np.uint8))
