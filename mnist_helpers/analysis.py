@@ -363,3 +363,15 @@ def accuracy_without(frame: pd.DataFrame, indices: Iterable[int]) -> float:
         raise ValueError(f"dropping the given indices leaves no rows of the {len(frame)} in the frame; "
                          "expected at least one row to measure accuracy on")
     return float(frame.loc[keep, "correct"].mean())
+
+
+def aligned_images(frame: pd.DataFrame, images: np.ndarray) -> np.ndarray:
+    """``images`` as (N, 28, 28), checked to have one image per row of a predictions frame
+    (chapter 5; used by the gallery and the browser)."""
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3 or len(images) != len(frame):
+        raise ValueError(f"images must have shape ({len(frame)}, 28, 28) to match the frame's {len(frame)} rows, "
+                         f"got shape {images.shape}")
+    return images

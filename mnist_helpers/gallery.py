@@ -127,14 +127,9 @@ def gallery_html(
     ValueError
         If ``images`` does not match the frame, or the limits are not positive.
     """
-    from mnist_helpers.analysis import confusion_pairs
+    from mnist_helpers.analysis import aligned_images, confusion_pairs
 
-    images = np.asarray(images)
-    if images.ndim == 4 and images.shape[-1] == 1:
-        images = images[..., 0]
-    if images.ndim != 3 or len(images) != len(frame):
-        raise ValueError(f"images must have shape ({len(frame)}, 28, 28) to match the frame's {len(frame)} rows, "
-                         f"got shape {images.shape}")
+    images = aligned_images(frame, images)
     if max_per_group < 1 or (max_groups is not None and max_groups < 1):
         raise ValueError(f"max_per_group and max_groups must be at least 1, got {max_per_group} and {max_groups}")
     if max_bytes < len(_CSS) + _RESERVE + 500:

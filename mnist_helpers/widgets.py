@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from mnist_helpers.analysis import confusion_pairs
+from mnist_helpers.analysis import aligned_images, confusion_pairs
 from mnist_helpers.gallery import digit_png
 
 #: The dropdown value that selects every misclassified image.
@@ -62,12 +62,7 @@ class MisclassificationBrowser:
         missing = [c for c in needed if c not in frame.columns]
         if missing:
             raise ValueError(f"expected a predictions frame with columns {needed}; missing {missing}")
-        images = np.asarray(images)
-        if images.ndim == 4 and images.shape[-1] == 1:
-            images = images[..., 0]
-        if images.ndim != 3 or len(images) != len(frame):
-            raise ValueError(f"images must have shape ({len(frame)}, 28, 28) to match the frame's {len(frame)} rows, "
-                             f"got shape {images.shape}")
+        images = aligned_images(frame, images)
         if probs is not None:
             probs = np.asarray(probs)
             if probs.ndim != 2 or len(probs) != len(frame):
