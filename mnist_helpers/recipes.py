@@ -21,7 +21,7 @@ CHAPTER3_CNN: dict[str, Any] = {
 #: Chapter 4's best model: the compact CNN with mild augmentation, early stopping and LR reduction.
 CHAPTER4_BEST: dict[str, Any] = {
     "model": {"filters": [32, 64], "convs_per_block": 1, "dense_units": 128, "dropout": 0.25, "dense_dropout": 0.4, "batch_norm": True},
-    "epochs": 15, "batch_size": 128, "learning_rate": 1e-3, "augment": "mild", "seed": 4,
+    "epochs": 14, "batch_size": 128, "learning_rate": 1e-3, "augment": "mild", "seed": 4,
     "callbacks": {"monitor": "val_accuracy", "early_stopping_patience": 4, "reduce_lr_patience": 2},
 }
 
