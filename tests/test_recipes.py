@@ -1,0 +1,39 @@
+import numpy as np
+import pytest
+
+from mnist_helpers.config import get_profile
+from mnist_helpers.data import Splits
+from mnist_helpers.recipes import CHAPTER3_CNN, CHAPTER4_BEST, load_or_train, seed_runs, train_recipe, with_seed
+
+
+def _tiny_splits(n=64):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    y = np.arange(n) % 10
+    return Splits(x, y, x[:20], y[:20], x[:20], y[:20], np.arange(20), get_profile("smoke"))
+
+
+TINY = {**CHAPTER3_CNN, "model": {**CHAPTER3_CNN["model"], "filters": [4], "dense_units": 8}, "batch_size": 32}
+
+
+def test_with_seed_copies():
+    other = with_seed(CHAPTER4_BEST, 99)
+    assert other["seed"] == 99 and CHAPTER4_BEST["seed"] != 99 and other["model"] == CHAPTER4_BEST["model"]
+
+
+def test_cosine_recipe_trains_and_unknown_schedule_is_refused():
+    splits = _tiny_splits()
+    model, result = train_recipe(TINY, splits, get_profile("smoke"))
+    assert result.epochs == 1 and model.output_shape == (None, 10)
+    with pytest.raises(ValueError, match="schedule"):
+        train_recipe({**TINY, "schedule": "step"}, splits, get_profile("smoke"))
+
+
+def test_seed_runs_save_one_model_per_seed_and_reload(artifacts):
+    splits = _tiny_splits()
+    runs = seed_runs(TINY, [1, 2], splits, name="tiny", profile=get_profile("smoke"))
+    assert [seed for seed, *_ in runs] == [1, 2] and not any(loaded for *_, loaded in runs)
+    again = seed_runs(TINY, [1, 2], splits, name="tiny", profile=get_profile("smoke"))
+    assert all(loaded for *_, loaded in again)
+    _, _, loaded = load_or_train("tiny_seed1", with_seed(TINY, 1), splits, get_profile("smoke"))
+    assert loaded
