@@ -169,3 +169,36 @@ def test_smoke_splits_have_the_profile_sizes():
     assert (len(s.y_train), len(s.y_val), len(s.y_test)) == (2000, 500, 1000)
     assert np.array_equal(s.y_test, load_mnist()[1][1][s.test_index])
     assert min(np.bincount(s.y_val)) >= 45
+
+
+def _splits(x_val_from_train=False):
+    from mnist_helpers.config import get_profile
+    from mnist_helpers.data import Splits
+
+    rng = np.random.default_rng(5)
+    y = np.arange(200) % 10
+    x = rng.integers(0, 256, (200, 28, 28), dtype=np.uint8)
+    x_val = x[:50].copy() if x_val_from_train else rng.integers(0, 256, (50, 28, 28), dtype=np.uint8)
+    y_val = y[:50]
+    profile = get_profile("smoke")
+    x_test = rng.integers(0, 256, (profile.n_test, 28, 28), dtype=np.uint8)
+    y_test = np.arange(profile.n_test) % 10
+    return Splits(x, y, x_val, y_val, x_test, y_test, np.arange(profile.n_test), profile)
+
+
+def test_pipeline_checklist_passes_on_a_clean_split():
+    checks = data.check_pipeline(_splits())
+    assert checks["passed"].all(), checks[~checks["passed"]]
+    assert {"check", "passed", "detail"} == set(checks.columns)
+
+
+def test_pipeline_checklist_catches_validation_images_in_training():
+    checks = data.check_pipeline(_splits(x_val_from_train=True)).set_index("check")
+    assert not checks.loc["validation images not in training", "passed"]
+
+
+def test_package_versions_lists_the_stack():
+    from mnist_helpers.config import package_versions
+
+    versions = package_versions()
+    assert {"python", "tensorflow", "keras", "numpy", "mnist_helpers"} <= set(versions)
