@@ -128,3 +128,16 @@ def make_eval_dataset(x: np.ndarray, y: np.ndarray | None = None, batch_size: in
     _check_prepared(x, y)
     ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def predict_tta(model, x: np.ndarray, copies: int = 4, preset: str | AugmentPreset = "mild", seed: int = 100) -> np.ndarray:
+    """Test-time augmentation (chapter 6): the model's softmax averaged over the prepared images
+    ``x`` and ``copies`` augmented versions of them (seeds ``seed``, ``seed + 1``, ...).
+
+    Whether to use it is a choice, so it is decided on validation data, never on the test set.
+    """
+    if copies < 0:
+        raise ValueError(f"copies must be 0 or more, got {copies}")
+    _check_prepared(x, None)
+    views = [x] + [augment_images(x, preset, seed=seed + i) for i in range(copies)]
+    return np.mean([model.predict(v, batch_size=512, verbose=0) for v in views], axis=0)

@@ -324,15 +324,21 @@ class Splits:
 SPLIT_SEED = 20251126
 
 
-def load_splits(profile: Profile | None = None, data_dir: Path | str | None = None, seed: int = SPLIT_SEED) -> Splits:
+def load_splits(
+    profile: Profile | None = None,
+    data_dir: Path | str | None = None,
+    seed: int = SPLIT_SEED,
+    mnist: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+) -> Splits:
     """Load MNIST and cut the book's train / validation / test split for a profile (chapter 1).
 
     The validation set is carved from the 60,000 training images (stratified); the test set is the
     original one, subsampled only under the smoke profile. Every chapter calls this, so every chapter
-    trains and validates on the same images.
+    trains and validates on the same images. Pass ``mnist``, the result of :func:`load_mnist`, when
+    it is already loaded, so it is not read twice.
     """
     profile = profile or get_profile()
-    (x_all, y_all), (x_test, y_test) = load_mnist(data_dir)
+    (x_all, y_all), (x_test, y_test) = mnist if mnist is not None else load_mnist(data_dir)
     x_train, x_val, y_train, y_val = train_val_split(x_all, y_all, profile.n_val, seed)
     x_train, y_train = stratified_subset(x_train, y_train, profile.n_train, seed)
     test_index = np.arange(len(y_test))

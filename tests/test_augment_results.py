@@ -75,3 +75,18 @@ def test_plots_return_axes():
     assert show_digits(np.zeros((3, 28, 28)), ncols=3).shape == (3,)
     with pytest.raises(ValueError, match="metric"):
         plot_history(frame, "f1")
+
+
+def test_predict_tta_averages_views_and_zero_copies_is_plain_predict():
+    import keras
+
+    from mnist_helpers.augment import predict_tta
+
+    x, _ = _images(4)
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+    plain = model.predict(x, verbose=0)
+    np.testing.assert_allclose(predict_tta(model, x, copies=0), plain, rtol=1e-6)
+    tta = predict_tta(model, x, copies=3)
+    assert tta.shape == plain.shape and np.allclose(tta.sum(axis=1), 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match="copies"):
+        predict_tta(model, x, copies=-1)
