@@ -16,6 +16,11 @@ accuracy +- standard deviation over seeds, the ensemble's test accuracy, mean tr
 model) and a line comparing the ensemble with the single model that was best on validation.
 The numbers are also written to ``<artifacts>/benchmark_best_recipe.json``.
 
+The seeds default to the recipe's own seed and the next ones (4, 5, 6), the seeds of chapters 4
+and 6. Each trained model is saved where the book looks for it (``training.save_trained`` under
+``recipes.seed_model_name``), so a ``make book`` after the benchmark loads these models instead of
+training them again; ``--no-save`` (or ``--epochs``, which changes the recipe) turns that off.
+
 Under ``--profile smoke`` (or ``MNIST_PROFILE=smoke``) each model sees 2,000 images for one
 epoch, so the command finishes in about a minute; it checks the plumbing, not the accuracy.
 """
@@ -90,8 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         "test accuracy, the softmax-average ensemble and training time.",
     )
     parser.add_argument("--seeds", type=_positive_int, default=3, help="number of seeds (models) to train (default 3)")
-    parser.add_argument("--first-seed", type=_non_negative_int, default=0,
-                        help="seeds are first-seed, first-seed+1, ... (default 0)")
+    parser.add_argument("--first-seed", type=_non_negative_int, default=RECIPE["seed"],
+                        help=f"seeds are first-seed, first-seed+1, ... (default {RECIPE['seed']}, the recipe's own "
+                        "seed, as in chapters 4 and 6)")
+    parser.add_argument("--no-save", action="store_true",
+                        help="do not save the trained models for the book (by default they are saved where "
+                        "chapters 4-6 load them)")
     parser.add_argument("--epochs", type=_positive_int, default=None,
                         help=f"epoch budget per model; early stopping may stop sooner and the profile caps it "
                         f"(default: the recipe's {RECIPE['epochs']})")
@@ -272,7 +281,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     from mnist_helpers.data import prepare
     from mnist_helpers.recipes import train_recipe
-    from mnist_helpers.training import best_epoch
+    from mnist_helpers.recipes import seed_model_name
+    from mnist_helpers.training import best_epoch, save_trained
 
     started = time.perf_counter()
     profile = get_profile(args.profile)
@@ -291,10 +301,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     val_probs: list[np.ndarray] = []
     test_probs: list[np.ndarray] = []
     monitor = (base.get("callbacks") or {}).get("monitor", "val_accuracy")
+    save = not args.no_save and args.epochs is None  # an epoch override is another recipe: the book would not use it
     with _fit_verbosity(args.verbose):
         for seed in seeds:
             keras.backend.clear_session()
-            model, result = train_recipe(recipe_for_seed(seed, args.epochs), splits, profile)
+            config = recipe_for_seed(seed, args.epochs)
+            model, result = train_recipe(config, splits, profile)
+            if save:
+                saved = save_trained(seed_model_name(RECIPE, seed), config, model, result, profile)
             val_p = _predict(model, x_val)
             test_p = _predict(model, x_test)  # the only time this model sees the test set
             run = SeedRun(
@@ -307,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             runs.append(run)
             val_probs.append(val_p)
             test_probs.append(test_p)
-            print(format_seed_line(run), flush=True)
+            print(format_seed_line(run) + (f" | saved {saved.name}" if save else ""), flush=True)
             del model
 
     ensemble_test = ensemble_average(test_probs).argmax(axis=1)

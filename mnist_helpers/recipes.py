@@ -76,11 +76,18 @@ def with_seed(config: dict[str, Any], seed: int) -> dict[str, Any]:
     return {**config, "seed": int(seed)}
 
 
-def seed_runs(config: dict[str, Any], seeds: list[int], splits, name: str, profile: Profile | None = None) -> list:
+def seed_model_name(config: dict[str, Any], seed: int, name: str = "chapter6") -> str:
+    """The saved-model name of ``config`` trained with ``seed``: ``chapter4_best`` for chapter 4's
+    own recipe and seed, else ``<name>_seed<seed>``. Chapter 6 and ``benchmarks.best_recipe`` use
+    the same names, so a model trained by one is loaded by the other."""
+    return "chapter4_best" if with_seed(config, seed) == CHAPTER4_BEST else f"{name}_seed{int(seed)}"
+
+
+def seed_runs(config: dict[str, Any], seeds: list[int], splits, name: str = "chapter6", profile: Profile | None = None) -> list:
     """Train (or load) one model per seed of a recipe (chapter 6).
 
-    Model ``i`` is saved as ``<name>_seed<seed>``; the seed of :data:`CHAPTER4_BEST` with that
-    exact recipe reuses chapter 4's saved model instead of training it again.
+    Model ``i`` is saved under :func:`seed_model_name`; the seed of :data:`CHAPTER4_BEST` with
+    that exact recipe reuses chapter 4's saved model instead of training it again.
 
     Returns
     -------
@@ -89,9 +96,6 @@ def seed_runs(config: dict[str, Any], seeds: list[int], splits, name: str, profi
     runs = []
     for seed in seeds:
         recipe = with_seed(config, seed)
-        if recipe == CHAPTER4_BEST:
-            model, result, loaded = chapter4_model(splits, profile)
-        else:
-            model, result, loaded = load_or_train(f"{name}_seed{seed}", recipe, splits, profile)
+        model, result, loaded = load_or_train(seed_model_name(config, seed, name), recipe, splits, profile)
         runs.append((int(seed), model, result, loaded))
     return runs

@@ -189,10 +189,23 @@ def train_or_load(
             result = FitResult(meta["history"], meta["epochs"], meta["seconds"], meta.get("extra", {}))
             return model, result, True
     model, result = train_fn()
+    save_trained(name, config, model, result, profile)
+    return model, result, False
+
+
+def save_trained(name: str, config: dict[str, Any], model, result: FitResult, profile: Profile | None = None) -> Path:
+    """Save a trained ``model`` as ``<artifacts>/<name>.keras`` with ``<name>.json`` (its
+    configuration, profile, history and training seconds), where :func:`train_or_load` finds it.
+    Used by ``benchmarks.best_recipe`` so that the book reuses the models it trains. Returns the
+    model's path."""
+    profile = profile or get_profile()
+    folder = artifacts_dir(profile)
+    model_path, meta_path = folder / f"{name}.keras", folder / f"{name}.json"
+    wanted = json.loads(json.dumps({"config": config, "profile": profile.name}))
     model.save(model_path)
     meta_path.write_text(json.dumps({**wanted, "history": result.history, "epochs": result.epochs,
                                      "seconds": result.seconds, "extra": result.extra}, indent=1))
-    return model, result, False
+    return model_path
 
 
 def saved_model_path(name: str, profile: Profile | None = None) -> Path:

@@ -20,7 +20,8 @@ from mnist_helpers.recipes import CHAPTER4_BEST
 
 def test_parse_args_defaults_and_values():
     args = parse_args([])
-    assert (args.seeds, args.first_seed, args.epochs, args.profile, args.verbose) == (3, 0, None, None, 0)
+    assert (args.seeds, args.first_seed, args.epochs, args.profile, args.verbose) == (3, CHAPTER4_BEST["seed"], None, None, 0)
+    assert args.no_save is False
     assert args.intra_op_threads is None and args.inter_op_threads is None
     args = parse_args(["--seeds", "5", "--epochs", "2", "--profile", "smoke", "--first-seed", "10",
                        "--intra-op-threads", "2", "--inter-op-threads", "1"])
@@ -64,9 +65,10 @@ def _check_report(report, out, output_path, n_test):
     lines = out.strip().splitlines()
     assert any(line.startswith("threads: intra-op") for line in lines)
     assert any(line.startswith("tf.data train:") for line in lines)
-    assert any(line.startswith("seed   0 | epochs   1") for line in lines)
+    seed = CHAPTER4_BEST["seed"]
+    assert any(line.startswith(f"seed {seed:>3} | epochs   1") for line in lines)
     assert any(line.startswith("1 seed: test") and "ensemble (softmax average)" in line for line in lines)
-    assert report["profile"] == "smoke" and report["seeds"] == [0] and len(report["runs"]) == 1
+    assert report["profile"] == "smoke" and report["seeds"] == [seed] and len(report["runs"]) == 1
     assert report["sizes"]["test"] == n_test
     # One model: the ensemble is that model, and nothing is fixed or broken.
     assert report["ensemble"]["test_accuracy"] == pytest.approx(report["runs"][0]["test_accuracy"])
@@ -95,6 +97,26 @@ def test_main_smoke_one_seed_synthetic(artifacts, monkeypatch, capsys):
     _check_report(report, capsys.readouterr().out, artifacts / "smoke" / best_recipe.OUTPUT_NAME, 60)
     assert report["config"]["epochs"] == get_profile("smoke").max_epochs == 1
     assert os.environ.get("MNIST_VERBOSE") == verbose_before  # the benchmark restores the verbosity
+
+    # The recipe's own seed was saved as chapter 4's model: the book loads it instead of training.
+    from mnist_helpers.recipes import chapter4_model
+
+    splits = fake_splits(get_profile("smoke"))
+    _, result, loaded = chapter4_model(splits, get_profile("smoke"))
+    assert loaded and result.seconds == pytest.approx(report["runs"][0]["train_seconds"])
+
+
+def test_main_no_save_and_epoch_override_save_nothing(artifacts, monkeypatch, capsys):
+    from mnist_helpers.data import Splits
+
+    rng = np.random.default_rng(1)
+    make = lambda n: (rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), np.arange(n) % 10)  # noqa: E731
+    (xt, yt), (xv, yv), (xs, ys) = make(100), make(30), make(30)
+    monkeypatch.setattr(best_recipe, "load_splits", lambda profile: Splits(xt, yt, xv, yv, xs, ys, np.arange(30), profile))
+    for argv in (["--no-save"], ["--epochs", "1", "--first-seed", "9"]):
+        best_recipe.main(["--seeds", "1", "--profile", "smoke", *argv])
+        assert "saved" not in capsys.readouterr().out
+    assert not list((artifacts / "smoke").glob("*.keras"))
 
 
 @pytest.mark.realdata

@@ -37,3 +37,11 @@ def test_seed_runs_save_one_model_per_seed_and_reload(artifacts):
     assert all(loaded for *_, loaded in again)
     _, _, loaded = load_or_train("tiny_seed1", with_seed(TINY, 1), splits, get_profile("smoke"))
     assert loaded
+
+
+def test_seed_model_name_matches_chapter4_for_its_own_seed():
+    from mnist_helpers.recipes import seed_model_name
+
+    assert seed_model_name(CHAPTER4_BEST, CHAPTER4_BEST["seed"]) == "chapter4_best"
+    assert seed_model_name(CHAPTER4_BEST, CHAPTER4_BEST["seed"] + 1) == f"chapter6_seed{CHAPTER4_BEST['seed'] + 1}"
+    assert seed_model_name(CHAPTER3_CNN, CHAPTER4_BEST["seed"], name="other") == f"other_seed{CHAPTER4_BEST['seed']}"
