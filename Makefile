@@ -15,6 +15,12 @@ endif
 # The smoke profile builds into its own folder so its cache never serves the full book.
 BOOK_OUT := $(if $(filter smoke,$(MNIST_PROFILE)),_build/smoke,.)
 HTML := $(BOOK_OUT)/_build/html
+# The execution cache keys on each notebook's own code, but the notebooks' outputs also depend on
+# mnist_helpers (a changed recipe means another saved model). When the package changed since the
+# last successful build, the cache is cleared and every page re-executed; saved models are loaded,
+# so that costs minutes, and only a changed recipe retrains.
+HELPERS_SHA := $(shell cat mnist_helpers/*.py mnist_helpers/data_files/* 2>/dev/null | sha256sum | cut -c1-16)
+HELPERS_STAMP := $(BOOK_OUT)/_build/.helpers-sha
 
 .PHONY: help setup book book-smoke test test-unit test-notebooks test-browser lab clean strip
 
@@ -35,8 +41,12 @@ setup: $(STAMP)
 
 book: $(STAMP)
 	@echo "Building the book with profile '$${MNIST_PROFILE:-full}' into $(HTML)"
-	$(BIN)/jupyter-book build . --path-output $(BOOK_OUT) -W --keep-going || { \
+	@ALL=; if [ -d $(BOOK_OUT)/_build/.jupyter_cache ] && [ "$$(cat $(HELPERS_STAMP) 2>/dev/null)" != "$(HELPERS_SHA)" ]; then \
+	  echo "mnist_helpers changed since the last build: clearing the execution cache, re-executing every page"; \
+	  rm -rf $(BOOK_OUT)/_build/.jupyter_cache; ALL=--all; fi; \
+	$(BIN)/jupyter-book build . --path-output $(BOOK_OUT) -W --keep-going $$ALL || { \
 	  echo "--- execution reports ---"; cat $(HTML)/reports/*.log 2>/dev/null; exit 1; }
+	@echo $(HELPERS_SHA) > $(HELPERS_STAMP)
 	@echo "Open file://$(abspath $(HTML))/index.html"
 
 book-smoke:

@@ -11,18 +11,29 @@ from typing import Any
 
 from mnist_helpers.config import Profile, get_profile
 
+#: The compact CNN of chapters 3-6: three blocks of one 3 x 3 convolution (32, 64 and 128 filters),
+#: each with batch normalization, ReLU, max pooling and light dropout, then a dense layer of 256.
+#: On a 2-core CPU an epoch over 55,000 images takes about 40 seconds; most of the cost is in the
+#: convolutions at 28 x 28 and 14 x 14, which is why each block has one convolution, not two.
+COMPACT_CNN: dict[str, Any] = {
+    "filters": [32, 64, 128], "convs_per_block": 1, "dense_units": 256, "dropout": 0.1, "dense_dropout": 0.3,
+    "batch_norm": True,
+}
+
 #: Chapter 3's compact CNN, trained without augmentation; the learning rate follows a cosine
 #: decay to zero over the epochs, so the last epoch's weights are the settled ones.
 CHAPTER3_CNN: dict[str, Any] = {
-    "model": {"filters": [32, 64], "convs_per_block": 1, "dense_units": 128, "dropout": 0.25, "dense_dropout": 0.4, "batch_norm": True},
+    "model": dict(COMPACT_CNN),
     "epochs": 10, "batch_size": 128, "learning_rate": 1e-3, "schedule": "cosine", "augment": "none", "seed": 3,
 }
 
-#: Chapter 4's best model: the compact CNN with mild augmentation, early stopping and LR reduction.
+#: Chapter 4's best model, the book's best single-model recipe: the compact CNN with mild
+#: augmentation, batches of 64, early stopping and learning-rate reduction on validation loss,
+#: at most 11 epochs (about 8.5 minutes on a 2-core CPU).
 CHAPTER4_BEST: dict[str, Any] = {
-    "model": {"filters": [32, 64], "convs_per_block": 1, "dense_units": 128, "dropout": 0.25, "dense_dropout": 0.4, "batch_norm": True},
-    "epochs": 14, "batch_size": 128, "learning_rate": 1e-3, "augment": "mild", "seed": 4,
-    "callbacks": {"monitor": "val_accuracy", "early_stopping_patience": 4, "reduce_lr_patience": 2},
+    "model": dict(COMPACT_CNN),
+    "epochs": 11, "batch_size": 64, "learning_rate": 1e-3, "augment": "mild", "seed": 4,
+    "callbacks": {"monitor": "val_loss", "early_stopping_patience": 4, "reduce_lr_patience": 1},
 }
 
 
