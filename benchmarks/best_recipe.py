@@ -280,8 +280,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     import keras
 
     from mnist_helpers.data import prepare
-    from mnist_helpers.recipes import train_recipe
-    from mnist_helpers.recipes import seed_model_name
+    from mnist_helpers.recipes import seed_model_name, train_recipe
     from mnist_helpers.training import best_epoch, save_trained
 
     started = time.perf_counter()

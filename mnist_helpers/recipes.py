@@ -13,7 +13,7 @@ from mnist_helpers.config import Profile, get_profile
 
 #: The compact CNN of chapters 3-6: three blocks of one 3 x 3 convolution (32, 64 and 128 filters),
 #: each with batch normalization, ReLU, max pooling and light dropout, then a dense layer of 256.
-#: On a 2-core CPU an epoch over 55,000 images takes about 40 seconds; most of the cost is in the
+#: On a quiet 2-core CPU an epoch over 55,000 images takes 40-46 seconds; most of the cost is in the
 #: convolutions at 28 x 28 and 14 x 14, which is why each block has one convolution, not two.
 COMPACT_CNN: dict[str, Any] = {
     "filters": [32, 64, 128], "convs_per_block": 1, "dense_units": 256, "dropout": 0.1, "dense_dropout": 0.3,
@@ -27,9 +27,12 @@ CHAPTER3_CNN: dict[str, Any] = {
     "epochs": 10, "batch_size": 128, "learning_rate": 1e-3, "schedule": "cosine", "augment": "none", "seed": 3,
 }
 
+#: The saved-model name of chapter 4's best model (in ``_build/artifacts/<profile>/``).
+CHAPTER4_NAME = "chapter4_best"
+
 #: Chapter 4's best model, the book's best single-model recipe: the compact CNN with mild
 #: augmentation, batches of 64, early stopping and learning-rate reduction on validation loss,
-#: at most 11 epochs (about 8.5 minutes on a 2-core CPU).
+#: at most 11 epochs (about 500 s on a quiet 2-core CPU; 610-760 s measured on a noisy one).
 CHAPTER4_BEST: dict[str, Any] = {
     "model": dict(COMPACT_CNN),
     "epochs": 11, "batch_size": 64, "learning_rate": 1e-3, "augment": "mild", "seed": 4,
@@ -79,7 +82,7 @@ def chapter4_model(splits, profile: Profile | None = None):
     """Chapter 4's best model, loaded from ``_build/artifacts/<profile>/chapter4_best.keras`` or
     retrained when that file is missing or was trained with another configuration or profile.
     Returns ``(model, FitResult, loaded)``. Chapters 5 and 6 start from it."""
-    return load_or_train("chapter4_best", CHAPTER4_BEST, splits, profile)
+    return load_or_train(CHAPTER4_NAME, CHAPTER4_BEST, splits, profile)
 
 
 def with_seed(config: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -91,7 +94,7 @@ def seed_model_name(config: dict[str, Any], seed: int, name: str = "chapter6") -
     """The saved-model name of ``config`` trained with ``seed``: ``chapter4_best`` for chapter 4's
     own recipe and seed, else ``<name>_seed<seed>``. Chapter 6 and ``benchmarks.best_recipe`` use
     the same names, so a model trained by one is loaded by the other."""
-    return "chapter4_best" if with_seed(config, seed) == CHAPTER4_BEST else f"{name}_seed{int(seed)}"
+    return CHAPTER4_NAME if with_seed(config, seed) == CHAPTER4_BEST else f"{name}_seed{int(seed)}"
 
 
 def seed_runs(config: dict[str, Any], seeds: list[int], splits, name: str = "chapter6", profile: Profile | None = None) -> list:

@@ -178,10 +178,7 @@ def train_or_load(
     """
     import keras
 
-    profile = profile or get_profile()
-    folder = artifacts_dir(profile)
-    model_path, meta_path = folder / f"{name}.keras", folder / f"{name}.json"
-    wanted = json.loads(json.dumps({"config": config, "profile": profile.name}))
+    model_path, meta_path, wanted = _artifact(name, config, profile or get_profile())
     if model_path.exists() and meta_path.exists():
         meta = json.loads(meta_path.read_text())
         if {"config": meta.get("config"), "profile": meta.get("profile")} == wanted:
@@ -198,14 +195,19 @@ def save_trained(name: str, config: dict[str, Any], model, result: FitResult, pr
     configuration, profile, history and training seconds), where :func:`train_or_load` finds it.
     Used by ``benchmarks.best_recipe`` so that the book reuses the models it trains. Returns the
     model's path."""
-    profile = profile or get_profile()
-    folder = artifacts_dir(profile)
-    model_path, meta_path = folder / f"{name}.keras", folder / f"{name}.json"
-    wanted = json.loads(json.dumps({"config": config, "profile": profile.name}))
+    model_path, meta_path, wanted = _artifact(name, config, profile or get_profile())
     model.save(model_path)
     meta_path.write_text(json.dumps({**wanted, "history": result.history, "epochs": result.epochs,
                                      "seconds": result.seconds, "extra": result.extra}, indent=1))
     return model_path
+
+
+def _artifact(name: str, config: dict[str, Any], profile: Profile) -> tuple[Path, Path, dict[str, Any]]:
+    """The model and metadata paths of ``name`` and the key (configuration and profile, as JSON
+    would round-trip them) that a saved model must match to be loaded."""
+    folder = artifacts_dir(profile)
+    key = json.loads(json.dumps({"config": config, "profile": profile.name}))
+    return folder / f"{name}.keras", folder / f"{name}.json", key
 
 
 def saved_model_path(name: str, profile: Profile | None = None) -> Path:
