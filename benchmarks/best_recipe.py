@@ -179,7 +179,8 @@ def data_settings(config: dict[str, Any], n_train: int) -> dict[str, Any]:
     options = probe.options()
     return {
         "train": f"shuffle buffer {n_train} (reshuffled each epoch), batch {config['batch_size']}, "
-                 f"augment '{config['augment']}' in map(num_parallel_calls=AUTOTUNE), prefetch(AUTOTUNE)",
+                 f"augment '{config['augment']}' in map(num_parallel_calls=AUTOTUNE), prefetch(AUTOTUNE), "
+                 "repeated behind one iterator for the whole fit (training.fit)",
         "eval": "batch 512, prefetch(AUTOTUNE), no augmentation",
         "options": {
             "autotune": options.autotune.enabled,

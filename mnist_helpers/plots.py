@@ -47,6 +47,25 @@ def plot_history(frame: pd.DataFrame, metric: str = "accuracy", ax=None, label: 
     return ax
 
 
+def plot_runs(frames: dict[str, pd.DataFrame], metric: str = "accuracy", split: str = "validation", ax=None):
+    """One metric of several runs on one axes, a line per run (chapter 4: a plateau callback vs a
+    cosine schedule). ``frames`` maps a run's label to its tidy history; returns the axes."""
+    import seaborn as sns
+
+    if not frames:
+        raise ValueError("expected at least one run in frames, got none")
+    ax = _axes(ax)
+    parts = []
+    for label, frame in frames.items():
+        part = frame[(frame["metric"] == metric) & (frame["split"] == split)]
+        if part.empty:
+            raise ValueError(f"run {label!r} has no {split} {metric!r}; it logged {sorted(frame['metric'].unique())}")
+        parts.append(part.assign(run=label))
+    sns.lineplot(data=pd.concat(parts), x="epoch", y="value", hue="run", marker="o", ax=ax)
+    ax.set(ylabel=f"{split} {metric.replace('_', ' ')}" if metric != "learning_rate" else "learning rate", xlabel="epoch")
+    return ax
+
+
 def plot_learning_curves(frame: pd.DataFrame, metrics: Sequence[str] | None = None, axes=None):
     """One panel per metric (default: accuracy, loss and, when logged, learning rate); returns the axes."""
     import matplotlib.pyplot as plt
@@ -59,7 +78,8 @@ def plot_learning_curves(frame: pd.DataFrame, metrics: Sequence[str] | None = No
     for metric, ax in zip(metrics, axes):
         plot_history(frame, metric, ax=ax)
         if metric == "learning_rate":
-            ax.set_yscale("log")
+            if (frame.loc[frame["metric"] == metric, "value"] > 0).all():  # a cosine decay ends at 0
+                ax.set_yscale("log")
             if ax.get_legend():
                 ax.get_legend().remove()
     return axes

@@ -30,13 +30,28 @@ CHAPTER3_CNN: dict[str, Any] = {
 #: The saved-model name of chapter 4's best model (in ``_build/artifacts/<profile>/``).
 CHAPTER4_NAME = "chapter4_best"
 
-#: Chapter 4's best model, the book's best single-model recipe: the compact CNN with mild
-#: augmentation, batches of 64, early stopping and learning-rate reduction on validation loss,
-#: at most 11 epochs (about 500 s on a quiet 2-core CPU; 610-760 s measured on a noisy one).
-CHAPTER4_BEST: dict[str, Any] = {
+#: Chapter 4's plateau recipe: mild augmentation, batches of 64, at most 11 epochs, with
+#: ``EarlyStopping`` and ``ReduceLROnPlateau`` on validation loss. Chapter 4 compares it with
+#: :data:`CHAPTER4_BEST`, which replaces the plateau callback by a cosine schedule.
+CHAPTER4_PLATEAU: dict[str, Any] = {
     "model": dict(COMPACT_CNN),
     "epochs": 11, "batch_size": 64, "learning_rate": 1e-3, "augment": "mild", "seed": 4,
     "callbacks": {"monitor": "val_loss", "early_stopping_patience": 4, "reduce_lr_patience": 1},
+}
+
+#: The saved-model name of chapter 4's plateau recipe.
+CHAPTER4_PLATEAU_NAME = "chapter4_plateau"
+
+#: Chapter 4's best model, the book's best single-model recipe: the compact CNN with mild
+#: augmentation, batches of 64 and a cosine decay of the learning rate to zero over at most 11
+#: epochs, with ``EarlyStopping`` on validation loss (restoring the best weights). Chosen on
+#: validation: on seed 11, over 12 epochs, it reached 99.66% validation accuracy, against 99.58%
+#: for the plateau recipe (its restored best epoch) and 99.52% for a cosine decay from 2e-3. 11 epochs take about 510 s on a
+#: 2-core CPU (about 46 s each), which keeps a model under 10 minutes.
+CHAPTER4_BEST: dict[str, Any] = {
+    "model": dict(COMPACT_CNN),
+    "epochs": 11, "batch_size": 64, "learning_rate": 1e-3, "schedule": "cosine", "augment": "mild", "seed": 4,
+    "callbacks": {"monitor": "val_loss", "early_stopping_patience": 4, "reduce_lr_patience": None},
 }
 
 
@@ -59,6 +74,11 @@ def train_recipe(config: dict[str, Any], splits, profile: Profile | None = None)
     if config.get("schedule") == "cosine":
         steps = profile.epochs(config["epochs"]) * math.ceil(len(splits.y_train) / config["batch_size"])
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
+        callbacks = config.get("callbacks")
+        if callbacks is not None and callbacks.get("reduce_lr_patience", "its default") is not None:
+            raise ValueError("a cosine schedule sets the learning rate itself, so ReduceLROnPlateau cannot; "
+                             "expected callbacks with 'reduce_lr_patience': None, got "
+                             f"{callbacks.get('reduce_lr_patience', 'its default')!r}")
     elif config.get("schedule") not in (None, "constant"):
         raise ValueError(f"schedule must be 'cosine', 'constant' or absent, got {config['schedule']!r}")
     model = compile_model(build_cnn(**config["model"]), learning_rate=learning_rate)

@@ -77,6 +77,26 @@ def test_plots_return_axes():
         plot_history(frame, "f1")
 
 
+def test_plot_runs_and_a_learning_rate_that_reaches_zero():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from mnist_helpers.plots import plot_learning_curves, plot_runs
+    from mnist_helpers.training import history_frame
+
+    cosine = history_frame({"val_accuracy": [0.9, 0.95], "learning_rate": [5e-4, 0.0]})
+    plateau = history_frame({"val_accuracy": [0.9, 0.94], "learning_rate": [1e-3, 5e-4]})
+    ax = plot_runs({"cosine": cosine, "plateau": plateau})
+    assert len(ax.get_lines()) >= 2 and ax.get_ylabel() == "validation accuracy"
+    assert plot_runs({"cosine": cosine, "plateau": plateau}, "learning_rate", split="train").get_ylabel() == "learning rate"
+    assert plot_learning_curves(cosine, ["learning_rate"])[0].get_yscale() == "linear"  # log(0) is undefined
+    assert plot_learning_curves(plateau, ["learning_rate"])[0].get_yscale() == "log"
+    with pytest.raises(ValueError, match="no validation 'loss'"):
+        plot_runs({"cosine": cosine}, "loss")
+    with pytest.raises(ValueError, match="at least one run"):
+        plot_runs({})
+
+
 def test_predict_tta_averages_views_and_zero_copies_is_plain_predict():
     import keras
 

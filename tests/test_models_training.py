@@ -71,6 +71,11 @@ def test_callbacks_see_their_monitored_metric(monitor):
         assert callback.monitor in result.history
 
 
+def test_callbacks_without_reduce_lr():
+    callbacks = make_callbacks(monitor="val_loss", reduce_lr_patience=None)
+    assert [type(c).__name__ for c in callbacks[1:]] == ["EarlyStopping", "_LearningRateLogger"]
+
+
 def test_misspelt_monitor_fails_loudly():
     x, y = _tiny_data()
     model = compile_model(build_dense(hidden_units=8))
@@ -83,6 +88,38 @@ def test_fit_caps_epochs_by_profile():
     x, y = _tiny_data()
     result = fit(compile_model(build_dense(hidden_units=8)), (x, y), (x, y), epochs=5, profile=get_profile("smoke"), verbose=0)
     assert result.epochs == 1 and result.seconds > 0
+
+
+def test_fit_on_a_dataset_sees_every_batch_once_per_epoch():
+    """fit repeats a finite dataset behind one iterator; each epoch still has exactly its batches,
+    reshuffled, and no batch is shared between two epochs."""
+    import keras
+    import tensorflow as tf
+
+    x, y = _tiny_data(48)
+    ids = np.arange(48, dtype=np.float32)
+    x = x.copy()
+    x[:, 0, 0, 0] = ids  # tag each image with its index
+    train = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(48, seed=0, reshuffle_each_iteration=True).batch(16)
+    seen: list[list[int]] = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.append([])
+
+    model = compile_model(build_dense(hidden_units=4))
+    original = model.train_step
+
+    def train_step(data):
+        tf.py_function(lambda v: seen[-1].extend(int(i) for i in v.numpy()), [data[0][:, 0, 0, 0]], [])
+        return original(data)
+
+    model.train_step = train_step
+    model.run_eagerly = True
+    result = fit(model, train, (x[:16], y[:16]), epochs=3, callbacks=[Record()], profile=get_profile("full"), verbose=0)
+    assert result.epochs == 3
+    assert [sorted(ids) for ids in seen] == [list(range(48))] * 3
+    assert seen[0] != seen[1]
 
 
 def test_train_or_load_retrains_on_other_config(artifacts):

@@ -29,6 +29,17 @@ def test_cosine_recipe_trains_and_unknown_schedule_is_refused():
         train_recipe({**TINY, "schedule": "step"}, splits, get_profile("smoke"))
 
 
+def test_cosine_recipe_with_early_stopping_only():
+    """A cosine schedule takes EarlyStopping but refuses ReduceLROnPlateau, which cannot change it."""
+    splits = _tiny_splits()
+    early_only = {**TINY, "callbacks": {"monitor": "val_loss", "early_stopping_patience": 2, "reduce_lr_patience": None}}
+    _, result = train_recipe(early_only, splits, get_profile("smoke"))
+    assert result.epochs == 1 and result.history["learning_rate"] == [pytest.approx(0.0, abs=1e-9)]  # logged; the cosine ends at 0
+    for callbacks in ({"monitor": "val_loss", "reduce_lr_patience": 1}, {"monitor": "val_loss"}):
+        with pytest.raises(ValueError, match="reduce_lr_patience"):
+            train_recipe({**TINY, "callbacks": callbacks}, splits, get_profile("smoke"))
+
+
 def test_seed_runs_save_one_model_per_seed_and_reload(artifacts):
     splits = _tiny_splits()
     runs = seed_runs(TINY, [1, 2], splits, name="tiny", profile=get_profile("smoke"))
