@@ -56,8 +56,8 @@ def time_epochs(way: str, epochs: int, steps: int, batch_size: int, seed: int = 
     ``(milliseconds per step, cores busy)`` pair per epoch."""
     import keras
     import numpy as np
-    import tensorflow as tf
 
+    from mnist_helpers.augment import make_eval_dataset, make_train_dataset
     from mnist_helpers.config import get_profile
     from mnist_helpers.models import build_cnn, compile_model
     from mnist_helpers.recipes import COMPACT_CNN
@@ -69,8 +69,8 @@ def time_epochs(way: str, epochs: int, steps: int, batch_size: int, seed: int = 
     n = steps * batch_size
     x = rng.random((n, 28, 28, 1), dtype=np.float32)
     y = rng.integers(0, 10, n)
-    train = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(n, seed=seed).batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    val = tf.data.Dataset.from_tensor_slices((x[:512], y[:512])).batch(512)
+    train = make_train_dataset(x, y, batch_size, augment="none", seed=seed)  # the book's pipeline
+    val = make_eval_dataset(x[:512], y[:512])
     keras.utils.set_random_seed(seed)
     model = compile_model(build_cnn(**COMPACT_CNN))
     epochs_timed: list[tuple[float, float]] = []

@@ -80,17 +80,15 @@ def train_recipe(config: dict[str, Any], splits, profile: Profile | None = None)
     if config.get("schedule") == "cosine":
         steps = profile.epochs(config["epochs"]) * math.ceil(len(splits.y_train) / config["batch_size"])
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
-        callbacks = config.get("callbacks")
-        if callbacks is not None and callbacks.get("reduce_lr_patience", "its default") is not None:
-            raise ValueError("a cosine schedule sets the learning rate itself, so ReduceLROnPlateau cannot; "
-                             "expected callbacks with 'reduce_lr_patience': None, got "
-                             f"{callbacks.get('reduce_lr_patience', 'its default')!r}")
     elif config.get("schedule") not in (None, "constant"):
         raise ValueError(f"schedule must be 'cosine', 'constant' or absent, got {config['schedule']!r}")
+    callbacks = make_callbacks(**config["callbacks"]) if config.get("callbacks") else None
+    if config.get("schedule") == "cosine" and any(isinstance(c, keras.callbacks.ReduceLROnPlateau) for c in callbacks or []):
+        raise ValueError("a cosine schedule sets the learning rate itself, so ReduceLROnPlateau cannot; expected "
+                         f"callbacks with 'reduce_lr_patience': None, got {config['callbacks']}")
     model = compile_model(build_cnn(**config["model"]), learning_rate=learning_rate)
     train = make_train_dataset(prepare(splits.x_train), splits.y_train, config["batch_size"], config["augment"], seed=config["seed"])
     val = make_eval_dataset(prepare(splits.x_val), splits.y_val)
-    callbacks = make_callbacks(**config["callbacks"]) if config.get("callbacks") else None
     result = fit(model, train, val, epochs=config["epochs"], callbacks=callbacks, profile=profile)
     return model, result
 

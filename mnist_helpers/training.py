@@ -232,9 +232,9 @@ def save_trained(name: str, config: dict[str, Any], model, result: FitResult, pr
 def _artifact(name: str, config: dict[str, Any], profile: Profile) -> tuple[Path, Path, dict[str, Any]]:
     """The model and metadata paths of ``name`` and the key (configuration and profile, as JSON
     would round-trip them) that a saved model must match to be loaded."""
-    folder = artifacts_dir(profile)
+    model_path = saved_model_path(name, profile)
     key = json.loads(json.dumps({"config": config, "profile": profile.name}))
-    return folder / f"{name}.keras", folder / f"{name}.json", key
+    return model_path, model_path.with_suffix(".json"), key
 
 
 def saved_model_path(name: str, profile: Profile | None = None) -> Path:
