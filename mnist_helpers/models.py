@@ -39,6 +39,7 @@ def build_cnn(
     dense_dropout: float = 0.4,
     batch_norm: bool = True,
     convs_per_block: int = 2,
+    pool_first: bool = False,
     name: str = "compact_cnn",
 ) -> keras.Model:
     """The compact CNN of chapter 3.
@@ -60,6 +61,11 @@ def build_cnn(
         convolutions and dense layer get a bias instead.
     convs_per_block : int
         Convolutions in each block (1 or 2 in this book).
+    pool_first : bool
+        Pool right after a block's last convolution, before its batch normalization and ReLU.
+        ReLU commutes with max pooling, so only the normalization statistics change, and the
+        normalization and ReLU touch a quarter of the values: on a 2-core CPU a training step of
+        the book's compact CNN is about 14% faster (chapter 3).
     """
     _check_rate(dropout)
     _check_rate(dense_dropout)
@@ -70,12 +76,15 @@ def build_cnn(
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
     x = inputs
     for width in filters:
-        for _ in range(convs_per_block):
+        for i in range(convs_per_block):
             x = layers.Conv2D(int(width), 3, padding="same", use_bias=not batch_norm)(x)
+            if pool_first and i == convs_per_block - 1:
+                x = layers.MaxPooling2D()(x)
             if batch_norm:
                 x = layers.BatchNormalization()(x)
             x = layers.ReLU()(x)
-        x = layers.MaxPooling2D()(x)
+        if not pool_first:
+            x = layers.MaxPooling2D()(x)
         if dropout:
             x = layers.Dropout(dropout)(x)
     x = layers.Flatten()(x)

@@ -28,6 +28,18 @@ def test_cnn_without_batch_norm_has_biases_and_no_dropout():
     assert names.count("Conv2D") == 2
 
 
+def test_cnn_pool_first_normalizes_pooled_maps_with_the_same_parameters():
+    kwargs = dict(filters=(8, 16), convs_per_block=2, dense_units=16)
+    plain, pooled = build_cnn(**kwargs), build_cnn(**kwargs, pool_first=True)
+    assert pooled.count_params() == plain.count_params()
+    assert pooled.output_shape == (None, 10)
+    kinds = [layer.__class__.__name__ for layer in pooled.layers]
+    # the first conv of a block keeps BN + ReLU at full size; the last one is pooled first
+    assert kinds[1:9] == ["Conv2D", "BatchNormalization", "ReLU", "Conv2D", "MaxPooling2D", "BatchNormalization", "ReLU", "Dropout"]
+    norms = [layer for layer in pooled.layers if layer.__class__.__name__ == "BatchNormalization"]
+    assert norms[1].output.shape[1:3] == (14, 14)
+
+
 @pytest.mark.parametrize("kwargs, match", [({"dropout": 1.0}, "dropout"), ({"filters": ()}, "filters"), ({"convs_per_block": 0}, "convs_per_block")])
 def test_cnn_rejects_bad_config(kwargs, match):
     with pytest.raises(ValueError, match=match):
