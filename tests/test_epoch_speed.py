@@ -32,3 +32,23 @@ def test_tiny_run_times_every_epoch_of_both_ways(capsys):
         assert len(epochs_timed) == 2 and all(ms > 0 and cores > 0 for ms, cores in epochs_timed)
     out = capsys.readouterr().out
     assert out.count("median") == 2
+
+
+def test_variants_cover_the_choices_behind_the_compact_cnn():
+    from benchmarks.epoch_speed import VARIANTS
+    from mnist_helpers.recipes import COMPACT_CNN
+
+    assert VARIANTS["compact CNN (book)"] == COMPACT_CNN
+    changed = {name: {k for k in COMPACT_CNN if config[k] != COMPACT_CNN[k]} for name, config in VARIANTS.items()}
+    assert changed == {"compact CNN (book)": set(), "pool after BN+ReLU": {"pool_first"}, "no batch norm": {"batch_norm"},
+                       "no block dropout": {"dropout"}, "narrower 24-48-96": {"filters"}}
+
+
+def test_tiny_variants_run_prints_one_line_per_variant(capsys):
+    from benchmarks.epoch_speed import VARIANTS
+
+    timings = main(["--variants", "--epochs", "2", "--steps", "2", "--batch-size", "8"])
+    assert set(timings) == set(VARIANTS)
+    assert timings["compact CNN (book)"]["parameters"] == 391_850
+    assert all(t["ms_per_step"] > 0 and t["ms_per_image"] == t["ms_per_step"] / 8 for t in timings.values())
+    assert capsys.readouterr().out.count("ms/image") == len(VARIANTS)
