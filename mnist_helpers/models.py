@@ -64,8 +64,8 @@ def build_cnn(
     pool_first : bool
         Pool right after a block's last convolution, before its batch normalization and ReLU.
         ReLU commutes with max pooling, so only the normalization statistics change, and the
-        normalization and ReLU touch a quarter of the values: on a 2-core CPU a training step of
-        the book's compact CNN is about 14% faster (chapter 3).
+        normalization and ReLU touch a quarter of the values, so a training step is cheaper
+        (chapter 3; ``python -m benchmarks.epoch_speed --variants`` times it on your machine).
     """
     _check_rate(dropout)
     _check_rate(dense_dropout)

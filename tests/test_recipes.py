@@ -56,3 +56,11 @@ def test_seed_model_name_matches_chapter4_for_its_own_seed():
     assert seed_model_name(CHAPTER4_BEST, CHAPTER4_BEST["seed"]) == "chapter4_best"
     assert seed_model_name(CHAPTER4_BEST, CHAPTER4_BEST["seed"] + 1) == f"chapter6_seed{CHAPTER4_BEST['seed'] + 1}"
     assert seed_model_name(CHAPTER3_CNN, CHAPTER4_BEST["seed"], name="other") == f"other_seed{CHAPTER4_BEST['seed']}"
+
+
+def test_chapter4_compares_plateau_and_cosine_on_the_same_budget():
+    from mnist_helpers.recipes import CHAPTER4_BEST, CHAPTER4_PLATEAU
+
+    for key in ("model", "epochs", "batch_size", "learning_rate", "augment", "seed"):
+        assert CHAPTER4_PLATEAU[key] == CHAPTER4_BEST[key], key
+    assert CHAPTER4_BEST["schedule"] == "cosine" and "schedule" not in CHAPTER4_PLATEAU
