@@ -63,7 +63,8 @@ OUTPUT_NAME = "benchmark_best_recipe.json"
 @dataclass(frozen=True)
 class SeedRun:
     """One trained model: its seed, the epochs it ran and the one early stopping restored, the
-    training seconds and its validation and test accuracy (fractions)."""
+    training seconds, its validation and test accuracy (fractions) and the CPU cores its training
+    kept busy (process CPU seconds over wall seconds; ``None`` when not measured)."""
 
     seed: int
     epochs: int
@@ -71,6 +72,12 @@ class SeedRun:
     train_seconds: float
     val_accuracy: float
     test_accuracy: float
+    cores_busy: float | None = None
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        """Training seconds per epoch, validation included."""
+        return self.train_seconds / max(self.epochs, 1)
 
 
 def _positive_int(text: str) -> int:
@@ -209,10 +216,12 @@ def format_settings(profile: Profile, sizes: dict[str, int], config: dict[str, A
 
 
 def format_seed_line(run: SeedRun) -> str:
-    """One line per trained model."""
+    """One line per trained model: seed, epochs (and the restored best), training seconds (in all and
+    per epoch, with the cores kept busy when measured), validation and test accuracy."""
+    cores = "" if run.cores_busy is None else f", {run.cores_busy:.1f} cores"
     return (
-        f"seed {run.seed:>3} | epochs {run.epochs:>3} (best {run.best_epoch:>3}) | train {run.train_seconds:8.1f} s | "
-        f"val {run.val_accuracy:.2%} | test {run.test_accuracy:.2%}"
+        f"seed {run.seed:>3} | epochs {run.epochs:>3} (best {run.best_epoch:>3}) | train {run.train_seconds:8.1f} s "
+        f"({run.seconds_per_epoch:.1f} s/epoch{cores}) | val {run.val_accuracy:.2%} | test {run.test_accuracy:.2%}"
     )
 
 
@@ -306,7 +315,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         for seed in seeds:
             keras.backend.clear_session()
             config = recipe_for_seed(seed, args.epochs)
+            cpu = time.process_time()
             model, result = train_recipe(config, splits, profile)
+            cores_busy = (time.process_time() - cpu) / result.seconds if result.seconds > 0 else None
             if save:
                 saved = save_trained(seed_model_name(RECIPE, seed), config, model, result, profile)
             val_p = _predict(model, x_val)
@@ -317,6 +328,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 train_seconds=result.seconds,
                 val_accuracy=float(np.mean(val_p.argmax(axis=1) == y_val)),
                 test_accuracy=float(np.mean(test_p.argmax(axis=1) == y_test)),
+                cores_busy=cores_busy,
             )
             runs.append(run)
             val_probs.append(val_p)

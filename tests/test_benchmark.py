@@ -48,7 +48,10 @@ def test_recipe_for_seed_copies_and_never_mutates_the_recipe():
 
 def test_output_lines():
     runs = [SeedRun(0, 15, 12, 100.0, 0.9940, 0.9930), SeedRun(1, 13, 9, 90.0, 0.9950, 0.9950)]
-    assert format_seed_line(runs[0]) == "seed   0 | epochs  15 (best  12) | train    100.0 s | val 99.40% | test 99.30%"
+    assert format_seed_line(runs[0]) == ("seed   0 | epochs  15 (best  12) | train    100.0 s (6.7 s/epoch) | "
+                                         "val 99.40% | test 99.30%")
+    timed = SeedRun(2, 10, 10, 50.0, 0.99, 0.99, cores_busy=1.74)
+    assert "(5.0 s/epoch, 1.7 cores)" in format_seed_line(timed)
     summary = format_summary(runs, 0.9962)
     # mean 99.40%, std (ddof=1) = 0.002 / sqrt(2) = 0.14%
     assert summary == ("2 seeds: test 99.40% +- 0.14% (mean +- std) | ensemble (softmax average) test 99.62% | "
