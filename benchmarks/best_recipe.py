@@ -6,8 +6,9 @@ Usage::
 
 Each seed trains the recipe (:data:`mnist_helpers.recipes.CHAPTER4_BEST`, with only the seed
 changed) from scratch on the book's split (:func:`mnist_helpers.data.load_splits`). Nothing is
-chosen on the test set: the number of epochs comes from early stopping on the validation set
-(the best validation epoch is restored), and each final model is scored on the test set once.
+chosen on the test set: the recipe's epochs were set from chapter 4's time budget and its choices
+on validation data; the cosine schedule reaches zero at the last epoch, whose weights are kept, and
+each final model is scored on the test set once.
 The softmax outputs of the seeds are then averaged into an ensemble.
 
 Output: the run's settings (profile, data sizes, threading and tf.data), one line per seed
@@ -62,7 +63,8 @@ OUTPUT_NAME = "benchmark_best_recipe.json"
 
 @dataclass(frozen=True)
 class SeedRun:
-    """One trained model: its seed, the epochs it ran and the one early stopping restored, the
+    """One trained model: its seed, the epochs it ran and its best epoch by the recipe's monitor
+    (validation accuracy when the recipe has no callbacks; shown, not used to choose), the
     training seconds, its validation and test accuracy (fractions) and the CPU cores its training
     kept busy (process CPU seconds over wall seconds; ``None`` when not measured)."""
 
@@ -109,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="do not save the trained models for the book (by default they are saved where "
                         "chapters 4-6 load them)")
     parser.add_argument("--epochs", type=_positive_int, default=None,
-                        help=f"epoch budget per model; early stopping may stop sooner and the profile caps it "
+                        help=f"epoch budget per model; the profile caps it "
                         f"(default: the recipe's {RECIPE['epochs']})")
     parser.add_argument("--profile", choices=sorted(PROFILES), default=None,
                         help="run profile (default: $MNIST_PROFILE, else full)")
@@ -186,7 +188,7 @@ def data_settings(config: dict[str, Any], n_train: int) -> dict[str, Any]:
     options = probe.options()
     return {
         "train": f"shuffle buffer {n_train} (reshuffled each epoch), batch {config['batch_size']}, "
-                 f"augment '{config['augment']}' in map(num_parallel_calls=AUTOTUNE), prefetch(AUTOTUNE), "
+                 f"augment '{config['augment']}' in an in-order map (reproducible), prefetch(AUTOTUNE), "
                  "repeated behind one iterator for the whole fit (training.fit)",
         "eval": "batch 512, prefetch(AUTOTUNE), no augmentation",
         "options": {

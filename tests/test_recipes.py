@@ -40,6 +40,17 @@ def test_cosine_recipe_with_early_stopping_only():
             train_recipe({**TINY, "callbacks": callbacks}, splits, get_profile("smoke"))
 
 
+def test_recipe_without_callbacks_trains_every_epoch_and_logs_the_rate():
+    """Chapter 4's best recipe has no callbacks: it trains all its epochs (no early stopping) and its
+    cosine rate is still logged for the plots."""
+    assert "callbacks" not in CHAPTER4_BEST and CHAPTER4_BEST["schedule"] == "cosine"
+    no_callbacks = {k: v for k, v in TINY.items() if k != "callbacks"}
+    _, result = train_recipe({**no_callbacks, "epochs": 2}, _tiny_splits(), get_profile("full"))
+    assert result.epochs == 2
+    rates = result.history["learning_rate"]
+    assert rates[0] > rates[1] == pytest.approx(0.0, abs=1e-9)
+
+
 def test_seed_runs_save_one_model_per_seed_and_reload(artifacts):
     splits = _tiny_splits()
     runs = seed_runs(TINY, [1, 2], splits, name="tiny", profile=get_profile("smoke"))
