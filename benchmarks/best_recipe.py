@@ -2,25 +2,33 @@
 
 Usage::
 
-    python -m benchmarks.best_recipe --seeds 3 [--epochs N] [--profile smoke]
+    python -m benchmarks.best_recipe --seeds 3 [--reuse] [--epochs N] [--profile smoke]
 
 Each seed trains the recipe (:data:`mnist_helpers.recipes.CHAPTER4_BEST`, with only the seed
 changed) from scratch on the book's split (:func:`mnist_helpers.data.load_splits`). Nothing is
 chosen on the test set: the recipe's epochs were set from chapter 4's time budget and its choices
-on validation data; the cosine schedule reaches zero at the last epoch, whose weights are kept, and
-each final model is scored on the test set once.
+on validation data; the cosine schedule reaches zero at the last epoch, whose weights are kept.
+Test-time augmentation (the softmax averaged over the image and :data:`TTA_COPIES` mild variants of
+it, ``augment.predict_tta``) is used only if it raises validation accuracy: for the single models
+on their mean over seeds, for the ensemble on the ensemble's. Each model is scored on the test set
+as it is, and with test-time augmentation only when validation chose it.
 The softmax outputs of the seeds are then averaged into an ensemble.
 
 Output: the run's settings (profile, data sizes, threading and tf.data), one line per seed
-(seed, epochs, training seconds, validation and test accuracy), a summary line (mean test
-accuracy +- standard deviation over seeds, the ensemble's test accuracy, mean training seconds per
-model) and a line comparing the ensemble with the single model that was best on validation.
-The numbers are also written to ``<artifacts>/benchmark_best_recipe.json``.
+(seed, epochs, training seconds in all and per epoch, cores kept busy, validation and test
+accuracy), two lines with the test-time augmentation choices, a summary line (mean test accuracy
++- standard deviation over seeds, plain and with test-time augmentation if chosen, the ensemble's
+test accuracy, mean training seconds per model) and a line comparing the ensemble with the single
+model that was best on validation. The numbers are also written to
+``<artifacts>/benchmark_best_recipe.json``.
 
 The seeds default to the recipe's own seed and the next ones (4, 5, 6), the seeds of chapters 4
 and 6. Each trained model is saved where the book looks for it (``training.save_trained`` under
 ``recipes.seed_model_name``), so a ``make book`` after the benchmark loads these models instead of
 training them again; ``--no-save`` (or ``--epochs``, which changes the recipe) turns that off.
+``--reuse`` goes the other way: it loads the models an earlier run or the book saved with this
+recipe and profile (their training seconds are the saved ones) and trains only the missing ones,
+so the evaluation can be repeated in a minute.
 
 Under ``--profile smoke`` (or ``MNIST_PROFILE=smoke``) each model sees 2,000 images for one
 epoch, so the command finishes in about a minute; it checks the plumbing, not the accuracy.
@@ -36,7 +44,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +63,10 @@ from mnist_helpers.stats import (  # noqa: E402
     seed_summary,
 )
 
+#: Test-time augmentation: the mild preset, this many augmented copies beside the image itself
+#: (``augment.predict_tta``'s default, as in chapter 6). Used only when it helps on validation.
+TTA_COPIES = 4
+
 #: The recipe benchmarked: the book's best single model (chapter 4).
 RECIPE_NAME = "CHAPTER4_BEST"
 RECIPE: dict[str, Any] = CHAPTER4_BEST
@@ -65,8 +77,10 @@ OUTPUT_NAME = "benchmark_best_recipe.json"
 class SeedRun:
     """One trained model: its seed, the epochs it ran and its best epoch by the recipe's monitor
     (validation accuracy when the recipe has no callbacks; shown, not used to choose), the
-    training seconds, its validation and test accuracy (fractions) and the CPU cores its training
-    kept busy (process CPU seconds over wall seconds; ``None`` when not measured)."""
+    training seconds, its validation and test accuracy (fractions), the CPU cores its training
+    kept busy (process CPU seconds over wall seconds; ``None`` when not measured), its validation
+    accuracy with test-time augmentation and, only when validation chose it, its test accuracy
+    with it; ``loaded`` says the model was loaded (``--reuse``), not trained now."""
 
     seed: int
     epochs: int
@@ -75,6 +89,9 @@ class SeedRun:
     val_accuracy: float
     test_accuracy: float
     cores_busy: float | None = None
+    val_accuracy_tta: float | None = None
+    test_accuracy_tta: float | None = None
+    loaded: bool = False
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -113,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=_positive_int, default=None,
                         help=f"epoch budget per model; the profile caps it "
                         f"(default: the recipe's {RECIPE['epochs']})")
+    parser.add_argument("--reuse", action="store_true",
+                        help="load each seed's saved model when it was trained with this recipe and profile (by an "
+                        "earlier run or the book), train the others; their training seconds are the saved ones")
     parser.add_argument("--profile", choices=sorted(PROFILES), default=None,
                         help="run profile (default: $MNIST_PROFILE, else full)")
     parser.add_argument("--intra-op-threads", type=_non_negative_int, default=None,
@@ -128,7 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line (``argv`` without the program name; ``None`` reads ``sys.argv``)."""
-    return build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.reuse and (args.no_save or args.epochs is not None):
+        parser.error("expected --reuse without --no-save and --epochs (it loads the saved models of the recipe itself)")
+    return args
 
 
 def recipe_for_seed(seed: int, epochs: int | None = None, base: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -221,23 +245,42 @@ def format_seed_line(run: SeedRun) -> str:
     """One line per trained model: seed, epochs (and the restored best), training seconds (in all and
     per epoch, with the cores kept busy when measured), validation and test accuracy."""
     cores = "" if run.cores_busy is None else f", {run.cores_busy:.1f} cores"
+    loaded = ", loaded" if run.loaded else ""
+    val_tta = "" if run.val_accuracy_tta is None else f" (TTA {run.val_accuracy_tta:.2%})"
+    test_tta = "" if run.test_accuracy_tta is None else f" (TTA {run.test_accuracy_tta:.2%})"
     return (
         f"seed {run.seed:>3} | epochs {run.epochs:>3} (best {run.best_epoch:>3}) | train {run.train_seconds:8.1f} s "
-        f"({run.seconds_per_epoch:.1f} s/epoch{cores}) | val {run.val_accuracy:.2%} | test {run.test_accuracy:.2%}"
+        f"({run.seconds_per_epoch:.1f} s/epoch{cores}{loaded}) | val {run.val_accuracy:.2%}{val_tta} | "
+        f"test {run.test_accuracy:.2%}{test_tta}"
     )
 
 
-def format_summary(runs: Sequence[SeedRun], ensemble_accuracy: float) -> str:
-    """The final line: mean +- std test accuracy over seeds (std with ddof=1), the softmax-average
-    ensemble's test accuracy and the mean training seconds per model."""
+def format_tta_choice(val_plain: float, val_tta: float, used: bool, what: str = "single models") -> str:
+    """The line that says whether test-time augmentation is used, and the validation numbers that decided."""
+    verdict = "used" if used else "not used"
+    return (f"test-time augmentation ({TTA_COPIES} mild copies + the image) for the {what}: validation "
+            f"{val_tta:.2%} against {val_plain:.2%} without, so {verdict} (decided on validation)")
+
+
+def format_summary(runs: Sequence[SeedRun], ensemble_accuracy: float, ensemble_tta: bool = False) -> str:
+    """The final line: mean +- std test accuracy over seeds (std with ddof=1), and with test-time
+    augmentation when validation chose it, the softmax-average ensemble's test accuracy and the
+    mean training seconds per model."""
     if not runs:
         raise ValueError("expected at least one seed run, got none")
-    test = seed_summary([r.test_accuracy for r in runs])
+
+    def mean_std(values: list[float]) -> str:
+        summary = seed_summary(values)
+        spread = "n/a (1 seed)" if np.isnan(summary["std"]) else f"{summary['std']:.2%}"
+        return f"{summary['mean']:.2%} +- {spread}"
+
     seconds = seed_summary([r.train_seconds for r in runs])
-    spread = "n/a (1 seed)" if np.isnan(test["std"]) else f"{test['std']:.2%}"
+    tta = [r.test_accuracy_tta for r in runs]
+    with_tta = f"; with TTA {mean_std(tta)}" if all(t is not None for t in tta) else ""
     return (
-        f"{len(runs)} seed{'s' if len(runs) != 1 else ''}: test {test['mean']:.2%} +- {spread} (mean +- std) | "
-        f"ensemble (softmax average) test {ensemble_accuracy:.2%} | mean train {seconds['mean']:.1f} s per model"
+        f"{len(runs)} seed{'s' if len(runs) != 1 else ''}: test {mean_std([r.test_accuracy for r in runs])} "
+        f"(mean +- std){with_tta} | ensemble (softmax average{' + TTA' if ensemble_tta else ''}) test "
+        f"{ensemble_accuracy:.2%} | mean train {seconds['mean']:.1f} s per model"
     )
 
 
@@ -291,9 +334,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         apply_threading(args.intra_op_threads, args.inter_op_threads)
     import keras
 
+    from mnist_helpers.augment import predict_tta
     from mnist_helpers.data import prepare
     from mnist_helpers.recipes import seed_model_name, train_recipe
-    from mnist_helpers.training import best_epoch, save_trained
+    from mnist_helpers.training import best_epoch, save_trained, train_or_load
 
     started = time.perf_counter()
     profile = get_profile(args.profile)
@@ -309,7 +353,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         print(line, flush=True)
 
     runs: list[SeedRun] = []
+    models: list[Any] = []
     val_probs: list[np.ndarray] = []
+    val_probs_tta: list[np.ndarray] = []
     test_probs: list[np.ndarray] = []
     monitor = (base.get("callbacks") or {}).get("monitor", "val_accuracy")
     save = not args.no_save and args.epochs is None  # an epoch override is another recipe: the book would not use it
@@ -317,33 +363,71 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         for seed in seeds:
             keras.backend.clear_session()
             config = recipe_for_seed(seed, args.epochs)
-            cpu = time.process_time()
-            model, result = train_recipe(config, splits, profile)
-            cores_busy = (time.process_time() - cpu) / result.seconds if result.seconds > 0 else None
-            if save:
-                saved = save_trained(seed_model_name(RECIPE, seed), config, model, result, profile)
+            name = seed_model_name(RECIPE, seed)
+
+            def train(config=config):
+                cpu = time.process_time()
+                model, result = train_recipe(config, splits, profile)
+                if result.seconds > 0:  # kept with the saved model, so --reuse can show it
+                    result.extra["cores_busy"] = (time.process_time() - cpu) / result.seconds
+                return model, result
+
+            if args.reuse:
+                model, result, loaded = train_or_load(name, config, train, profile)
+            else:
+                (model, result), loaded = train(), False
+                if save:
+                    save_trained(name, config, model, result, profile)
             val_p = _predict(model, x_val)
-            test_p = _predict(model, x_test)  # the only time this model sees the test set
+            val_p_tta = predict_tta(model, x_val, copies=TTA_COPIES)
+            test_p = _predict(model, x_test)  # this model's one plain evaluation on the test set
             run = SeedRun(
                 seed=seed, epochs=result.epochs,
                 best_epoch=best_epoch(result.history, monitor) if monitor in result.history else result.epochs,
                 train_seconds=result.seconds,
                 val_accuracy=float(np.mean(val_p.argmax(axis=1) == y_val)),
                 test_accuracy=float(np.mean(test_p.argmax(axis=1) == y_test)),
-                cores_busy=cores_busy,
+                cores_busy=result.extra.get("cores_busy"),
+                val_accuracy_tta=float(np.mean(val_p_tta.argmax(axis=1) == y_val)),
+                loaded=loaded,
             )
             runs.append(run)
+            models.append(model)
             val_probs.append(val_p)
+            val_probs_tta.append(val_p_tta)
             test_probs.append(test_p)
-            print(format_seed_line(run) + (f" | saved {saved.name}" if save else ""), flush=True)
-            del model
+            print(format_seed_line(run) + (f" | saved {name}.keras" if save and not loaded else ""), flush=True)
 
-    ensemble_test = ensemble_average(test_probs).argmax(axis=1)
-    ensemble_val_accuracy = float(np.mean(ensemble_average(val_probs).argmax(axis=1) == y_val))
+    # Test-time augmentation is a choice, so validation makes it: for the single models on their
+    # mean validation accuracy, for the ensemble on the ensemble's. Only a chosen option is then
+    # evaluated on the test set.
+    val_plain_mean = float(np.mean([r.val_accuracy for r in runs]))
+    val_tta_mean = float(np.mean([r.val_accuracy_tta for r in runs]))
+    tta_single = val_tta_mean > val_plain_mean
+    ensemble_val_plain = float(np.mean(ensemble_average(val_probs).argmax(axis=1) == y_val))
+    ensemble_val_tta = float(np.mean(ensemble_average(val_probs_tta).argmax(axis=1) == y_val))
+    tta_ensemble = ensemble_val_tta > ensemble_val_plain
+    print(format_tta_choice(val_plain_mean, val_tta_mean, tta_single, "single models (mean over seeds)"), flush=True)
+    print(format_tta_choice(ensemble_val_plain, ensemble_val_tta, tta_ensemble, "ensemble"), flush=True)
+    test_probs_tta: list[np.ndarray] = []
+    if tta_single or tta_ensemble:
+        test_probs_tta = [predict_tta(m, x_test, copies=TTA_COPIES) for m in models]
+    if tta_single:
+        runs = [replace(r, test_accuracy_tta=float(np.mean(p.argmax(axis=1) == y_test)))
+                for r, p in zip(runs, test_probs_tta)]
+        print("the seeds again, scored on test with test-time augmentation too:", flush=True)
+        for run in runs:
+            print(format_seed_line(run), flush=True)
+    del models
+
+    ensemble_test = ensemble_average(test_probs_tta if tta_ensemble else test_probs).argmax(axis=1)
+    ensemble_val_accuracy = ensemble_val_tta if tta_ensemble else ensemble_val_plain
     ensemble_accuracy = float(np.mean(ensemble_test == y_test))
-    print(format_summary(runs, ensemble_accuracy), flush=True)
-    reference = max(range(len(runs)), key=lambda i: runs[i].val_accuracy)  # chosen on validation only
-    single_test = test_probs[reference].argmax(axis=1)
+    print(format_summary(runs, ensemble_accuracy, tta_ensemble), flush=True)
+    # The single model the ensemble is compared with: the best on validation, as it is used.
+    single_val = [r.val_accuracy_tta if tta_single else r.val_accuracy for r in runs]
+    reference = max(range(len(runs)), key=lambda i: single_val[i])  # chosen on validation only
+    single_test = (test_probs_tta if tta_single else test_probs)[reference].argmax(axis=1)
     counts = fixed_and_broken(y_test, single_test, ensemble_test)
     comparison = mcnemar(y_test, single_test, ensemble_test).as_dict()
     interval = binomial_interval(int(np.sum(ensemble_test == y_test)), len(y_test))
@@ -354,8 +438,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "threads": threads, "tf_data": data, "runs": [asdict(r) for r in runs],
         "test_accuracy": seed_summary([r.test_accuracy for r in runs]),
         "val_accuracy": seed_summary([r.val_accuracy for r in runs]),
+        "tta": {"copies": TTA_COPIES, "preset": "mild", "val_mean_plain": val_plain_mean, "val_mean_tta": val_tta_mean,
+                "used_single": tta_single, "ensemble_val_plain": ensemble_val_plain,
+                "ensemble_val_tta": ensemble_val_tta, "used_ensemble": tta_ensemble},
+        "test_accuracy_tta": seed_summary([r.test_accuracy_tta for r in runs]) if tta_single else None,
         "train_seconds": seed_summary([r.train_seconds for r in runs]),
-        "ensemble": {"test_accuracy": ensemble_accuracy, "val_accuracy": ensemble_val_accuracy,
+        "ensemble": {"test_accuracy": ensemble_accuracy, "val_accuracy": ensemble_val_accuracy, "tta": tta_ensemble,
                      "test_interval_95": list(interval), "reference_seed": runs[reference].seed,
                      "vs_reference": {**counts, "mcnemar": comparison}},
         "wall_seconds": time.perf_counter() - started,

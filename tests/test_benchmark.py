@@ -14,7 +14,15 @@ import numpy as np
 import pytest
 
 from benchmarks import best_recipe
-from benchmarks.best_recipe import SeedRun, format_comparison, format_seed_line, format_summary, parse_args, recipe_for_seed
+from benchmarks.best_recipe import (
+    SeedRun,
+    format_comparison,
+    format_seed_line,
+    format_summary,
+    format_tta_choice,
+    parse_args,
+    recipe_for_seed,
+)
 from mnist_helpers.recipes import CHAPTER4_BEST
 
 
@@ -29,7 +37,8 @@ def test_parse_args_defaults_and_values():
     assert (args.intra_op_threads, args.inter_op_threads) == (2, 1)
 
 
-@pytest.mark.parametrize("argv", [["--seeds", "0"], ["--epochs", "-1"], ["--profile", "tiny"], ["--first-seed", "-2"]])
+@pytest.mark.parametrize("argv", [["--seeds", "0"], ["--epochs", "-1"], ["--profile", "tiny"], ["--first-seed", "-2"],
+                                  ["--reuse", "--no-save"], ["--reuse", "--epochs", "3"]])
 def test_parse_args_rejects_bad_values(argv, capsys):
     with pytest.raises(SystemExit):
         parse_args(argv)
@@ -59,6 +68,14 @@ def test_output_lines():
     assert "+- n/a (1 seed)" in format_summary(runs[:1], 0.993)
     with pytest.raises(ValueError, match="at least one seed run, got none"):
         format_summary([], 0.99)
+    tta_runs = [SeedRun(0, 15, 12, 100.0, 0.9940, 0.9930, val_accuracy_tta=0.9950, test_accuracy_tta=0.9950),
+                SeedRun(1, 13, 9, 90.0, 0.9950, 0.9950, val_accuracy_tta=0.9960, test_accuracy_tta=0.9960)]
+    assert format_seed_line(tta_runs[0]).endswith("val 99.40% (TTA 99.50%) | test 99.30% (TTA 99.50%)")
+    assert format_summary(tta_runs, 0.9970, ensemble_tta=True) == (
+        "2 seeds: test 99.40% +- 0.14% (mean +- std); with TTA 99.55% +- 0.07% | ensemble (softmax average + TTA) "
+        "test 99.70% | mean train 95.0 s per model")
+    assert format_tta_choice(0.9950, 0.9960, True).endswith("validation 99.60% against 99.50% without, so used (decided on validation)")
+    assert "so not used" in format_tta_choice(0.9950, 0.9950, False)
     line = format_comparison(1, {"fixed": 20, "broken": 8}, {"test": "chi2", "p_value": 0.0374}, (0.9945, 0.9975))
     assert line == ("ensemble vs seed 1 (best on validation): fixes 20, breaks 8 test images; McNemar chi2 p = 0.0374; "
                     "ensemble 95% Wilson interval [99.45%, 99.75%]")
@@ -73,8 +90,13 @@ def _check_report(report, out, output_path, n_test):
     assert any(line.startswith("1 seed: test") and "ensemble (softmax average)" in line for line in lines)
     assert report["profile"] == "smoke" and report["seeds"] == [seed] and len(report["runs"]) == 1
     assert report["sizes"]["test"] == n_test
-    # One model: the ensemble is that model, and nothing is fixed or broken.
-    assert report["ensemble"]["test_accuracy"] == pytest.approx(report["runs"][0]["test_accuracy"])
+    # One model: the ensemble is that model (with test-time augmentation when validation chose it
+    # for both, as it must: the validation numbers are the same), and nothing is fixed or broken.
+    run, tta = report["runs"][0], report["tta"]
+    assert tta["used_single"] == tta["used_ensemble"] == report["ensemble"]["tta"]
+    assert (run["test_accuracy_tta"] is None) == (not tta["used_single"])
+    assert report["ensemble"]["test_accuracy"] == pytest.approx(run["test_accuracy_tta"] if tta["used_single"] else run["test_accuracy"])
+    assert sum(line.startswith("test-time augmentation (") for line in lines) == 2
     assert report["ensemble"]["vs_reference"]["fixed"] == report["ensemble"]["vs_reference"]["broken"] == 0
     saved = json.loads(output_path.read_text())
     assert saved["test_accuracy"]["std"] is None  # NaN for one seed is written as null
@@ -107,6 +129,15 @@ def test_main_smoke_one_seed_synthetic(artifacts, monkeypatch, capsys):
     splits = fake_splits(get_profile("smoke"))
     _, result, loaded = chapter4_model(splits, get_profile("smoke"))
     assert loaded and result.seconds == pytest.approx(report["runs"][0]["train_seconds"])
+
+    # --reuse loads that model instead of training it: same seconds, cores and accuracy.
+    monkeypatch.setattr(best_recipe, "load_splits", lambda profile: splits)
+    again = best_recipe.main(["--seeds", "1", "--profile", "smoke", "--reuse"])
+    assert ", loaded)" in capsys.readouterr().out
+    first, second = report["runs"][0], again["runs"][0]
+    assert second["loaded"] and not first["loaded"]
+    for key in ("train_seconds", "cores_busy", "epochs"):
+        assert second[key] == pytest.approx(first[key]), key
 
 
 def test_main_no_save_and_epoch_override_save_nothing(artifacts, monkeypatch, capsys):
