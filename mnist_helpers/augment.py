@@ -138,8 +138,9 @@ def make_eval_dataset(x: np.ndarray, y: np.ndarray | None = None, batch_size: in
 
 
 def predict_tta(model, x: np.ndarray, copies: int = 4, preset: str | AugmentPreset = "mild", seed: int = 100) -> np.ndarray:
-    """Test-time augmentation (chapter 6): the model's softmax averaged over the prepared images
-    ``x`` and ``copies`` augmented versions of them (seeds ``seed``, ``seed + 1``, ...).
+    """Test-time augmentation (chapter 4; chapter 6 applies it to several seeds): the model's
+    softmax averaged over the prepared images ``x`` and ``copies`` augmented versions of them
+    (seeds ``seed``, ``seed + 1``, ...).
 
     Whether to use it is a choice, so it is decided on validation data, never on the test set.
     """
