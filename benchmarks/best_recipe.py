@@ -57,6 +57,7 @@ from mnist_helpers.data import load_splits  # noqa: E402
 from mnist_helpers.recipes import CHAPTER4_BEST  # noqa: E402
 from mnist_helpers.stats import (  # noqa: E402
     binomial_interval,
+    choose_tta,
     ensemble_average,
     fixed_and_broken,
     mcnemar,
@@ -401,14 +402,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     # Test-time augmentation is a choice, so validation makes it: for the single models on their
     # mean validation accuracy, for the ensemble on the ensemble's. Only a chosen option is then
     # evaluated on the test set.
-    val_plain_mean = float(np.mean([r.val_accuracy for r in runs]))
-    val_tta_mean = float(np.mean([r.val_accuracy_tta for r in runs]))
-    tta_single = val_tta_mean > val_plain_mean
-    ensemble_val_plain = float(np.mean(ensemble_average(val_probs).argmax(axis=1) == y_val))
-    ensemble_val_tta = float(np.mean(ensemble_average(val_probs_tta).argmax(axis=1) == y_val))
-    tta_ensemble = ensemble_val_tta > ensemble_val_plain
-    print(format_tta_choice(val_plain_mean, val_tta_mean, tta_single, "single models (mean over seeds)"), flush=True)
-    print(format_tta_choice(ensemble_val_plain, ensemble_val_tta, tta_ensemble, "ensemble"), flush=True)
+    choice = choose_tta(y_val, val_probs, val_probs_tta)
+    tta_single, tta_ensemble = choice.single, choice.ensemble
+    print(format_tta_choice(choice.val_plain, choice.val_tta, tta_single, "single models (mean over seeds)"), flush=True)
+    print(format_tta_choice(choice.ensemble_val_plain, choice.ensemble_val_tta, tta_ensemble, "ensemble"), flush=True)
     test_probs_tta: list[np.ndarray] = []
     if tta_single or tta_ensemble:
         test_probs_tta = [predict_tta(m, x_test, copies=TTA_COPIES) for m in models]
@@ -421,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     del models
 
     ensemble_test = ensemble_average(test_probs_tta if tta_ensemble else test_probs).argmax(axis=1)
-    ensemble_val_accuracy = ensemble_val_tta if tta_ensemble else ensemble_val_plain
+    ensemble_val_accuracy = choice.ensemble_val_tta if tta_ensemble else choice.ensemble_val_plain
     ensemble_accuracy = float(np.mean(ensemble_test == y_test))
     print(format_summary(runs, ensemble_accuracy, tta_ensemble), flush=True)
     # The single model the ensemble is compared with: the best on validation, as it is used.
@@ -438,9 +435,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "threads": threads, "tf_data": data, "runs": [asdict(r) for r in runs],
         "test_accuracy": seed_summary([r.test_accuracy for r in runs]),
         "val_accuracy": seed_summary([r.val_accuracy for r in runs]),
-        "tta": {"copies": TTA_COPIES, "preset": "mild", "val_mean_plain": val_plain_mean, "val_mean_tta": val_tta_mean,
-                "used_single": tta_single, "ensemble_val_plain": ensemble_val_plain,
-                "ensemble_val_tta": ensemble_val_tta, "used_ensemble": tta_ensemble},
+        "tta": {"copies": TTA_COPIES, "preset": "mild", **choice.as_dict()},
         "test_accuracy_tta": seed_summary([r.test_accuracy_tta for r in runs]) if tta_single else None,
         "train_seconds": seed_summary([r.train_seconds for r in runs]),
         "ensemble": {"test_accuracy": ensemble_accuracy, "val_accuracy": ensemble_val_accuracy, "tta": tta_ensemble,

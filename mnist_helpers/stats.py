@@ -11,6 +11,8 @@ believes such a difference:
 - :func:`seed_summary`: how much does the accuracy of one recipe move when only the seed changes?
 - :func:`ensemble_average` and :func:`fixed_and_broken`: average the softmax outputs of several
   models, and count the errors that averaging fixes and the ones it introduces.
+- :func:`choose_tta`: decide on validation data whether test-time augmentation is used, for a
+  single model and for the ensemble.
 
 Everything here works on NumPy arrays of labels or probabilities; nothing imports TensorFlow.
 """
@@ -299,6 +301,58 @@ def ensemble_average(prob_list: Sequence[np.ndarray] | np.ndarray, atol: float =
                 "pass probabilities, not logits"
             )
     return np.mean(np.stack(arrays), axis=0)
+
+
+@dataclass(frozen=True)
+class TTAChoice:
+    """What :func:`choose_tta` decided, and the validation accuracies it decided on."""
+
+    val_plain: float  #: mean validation accuracy of the single models, plain
+    val_tta: float  #: the same with test-time augmentation
+    single: bool  #: a single model predicts with test-time augmentation
+    ensemble_val_plain: float  #: validation accuracy of the softmax-average ensemble, plain
+    ensemble_val_tta: float  #: the same with test-time augmentation
+    ensemble: bool  #: the ensemble predicts with test-time augmentation
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def choose_tta(y_val, plain: Sequence[np.ndarray], tta: Sequence[np.ndarray]) -> TTAChoice:
+    """Decide on validation data whether test-time augmentation is used (introduced in chapter 4;
+    chapter 6 and ``benchmarks.best_recipe`` use it for several seeds).
+
+    Test-time augmentation is used for a single model when it raises the models' mean validation
+    accuracy, and for the ensemble when it raises the ensemble's; a tie keeps the plain
+    prediction, which is cheaper. The test set plays no part.
+
+    Parameters
+    ----------
+    y_val : array of shape (N,)
+        Validation labels.
+    plain, tta : sequences of arrays of shape (N, K)
+        Each model's validation softmax outputs, plain and with test-time augmentation
+        (``augment.predict_tta``), in the same model order.
+
+    Raises
+    ------
+    ValueError
+        If the two sequences hold different numbers of models, or an output does not match
+        ``y_val`` (see :func:`ensemble_average` for the checks on the outputs).
+    """
+    from sklearn.metrics import accuracy_score
+
+    if len(plain) != len(tta) or not plain:
+        raise ValueError(f"expected the same number (at least one) of plain and TTA outputs, got {len(plain)} and {len(tta)}")
+    y_val = _labels("y_val", y_val)
+    ensemble_plain, ensemble_tta = ensemble_average(plain), ensemble_average(tta)
+    _same_length(y_val=y_val, outputs=ensemble_plain, tta_outputs=ensemble_tta)
+    accuracy = lambda probs: float(accuracy_score(y_val, np.asarray(probs).argmax(axis=1)))  # noqa: E731
+    val_plain = float(np.mean([accuracy(p) for p in plain]))
+    val_tta = float(np.mean([accuracy(p) for p in tta]))
+    ensemble_val_plain, ensemble_val_tta = accuracy(ensemble_plain), accuracy(ensemble_tta)
+    return TTAChoice(val_plain, val_tta, val_tta > val_plain, ensemble_val_plain, ensemble_val_tta,
+                     ensemble_val_tta > ensemble_val_plain)
 
 
 def fixed_and_broken(y_true, pred_single, pred_ensemble) -> dict[str, int]:

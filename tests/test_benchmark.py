@@ -93,9 +93,9 @@ def _check_report(report, out, output_path, n_test):
     # One model: the ensemble is that model (with test-time augmentation when validation chose it
     # for both, as it must: the validation numbers are the same), and nothing is fixed or broken.
     run, tta = report["runs"][0], report["tta"]
-    assert tta["used_single"] == tta["used_ensemble"] == report["ensemble"]["tta"]
-    assert (run["test_accuracy_tta"] is None) == (not tta["used_single"])
-    assert report["ensemble"]["test_accuracy"] == pytest.approx(run["test_accuracy_tta"] if tta["used_single"] else run["test_accuracy"])
+    assert tta["single"] == tta["ensemble"] == report["ensemble"]["tta"]
+    assert (run["test_accuracy_tta"] is None) == (not tta["single"])
+    assert report["ensemble"]["test_accuracy"] == pytest.approx(run["test_accuracy_tta"] if tta["single"] else run["test_accuracy"])
     assert sum(line.startswith("test-time augmentation (") for line in lines) == 2
     assert report["ensemble"]["vs_reference"]["fixed"] == report["ensemble"]["vs_reference"]["broken"] == 0
     saved = json.loads(output_path.read_text())

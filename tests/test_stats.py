@@ -190,3 +190,24 @@ def test_fixed_and_broken_counts_and_mcnemar_agree():
     assert (result.b, result.c) == (counts["broken"], counts["fixed"])
     with pytest.raises(ValueError, match="same length"):
         fixed_and_broken(y, single[:-1], ensemble)
+
+
+def test_choose_tta_decides_single_and_ensemble_on_validation():
+    from mnist_helpers.stats import choose_tta
+
+    y = np.array([0, 1, 1, 0])
+    eye = np.eye(2, dtype=np.float32)
+    right, wrong = eye[y], eye[1 - y]
+    # Model A: 3 of 4 right plain, 4 of 4 with TTA; model B: 2 of 4 plain, 2 of 4 with TTA.
+    a_plain = np.vstack([right[:3], wrong[3:]])
+    b_plain = np.vstack([right[:2], wrong[2:]])
+    choice = choose_tta(y, [a_plain, b_plain], [right, b_plain])
+    assert (choice.val_plain, choice.val_tta) == (pytest.approx(0.625), pytest.approx(0.75))
+    assert choice.single
+    # A tie keeps the plain prediction.
+    tie = choose_tta(y, [a_plain], [a_plain])
+    assert not tie.single and not tie.ensemble and tie.ensemble_val_plain == pytest.approx(0.75)
+    with pytest.raises(ValueError, match="same number"):
+        choose_tta(y, [a_plain], [])
+    with pytest.raises(ValueError, match="same length"):
+        choose_tta(y[:3], [a_plain], [a_plain])
