@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m benchmarks.best_recipe --seeds 3 [--reuse] [--epochs N] [--profile smoke]
+    python -m benchmarks.best_recipe --seeds 3 [--refit] [--reuse] [--epochs N] [--profile smoke]
 
 Each seed trains the recipe (:data:`mnist_helpers.recipes.CHAPTER4_BEST`, with only the seed
 changed) from scratch on the book's split (:func:`mnist_helpers.data.load_splits`). Nothing is
@@ -21,6 +21,13 @@ accuracy), two lines with the test-time augmentation choices, a summary line (me
 test accuracy, mean training seconds per model) and a line comparing the ensemble with the single
 model that was best on validation. The numbers are also written to
 ``<artifacts>/benchmark_best_recipe.json``.
+
+``--refit`` adds the last step of chapter 6: once validation has made every choice, each seed is
+trained again, with the same recipe and epochs, on the training and validation images together
+(:func:`mnist_helpers.recipes.refit`; 60,000 images under the full profile), and scored on the
+test set once, with test-time augmentation exactly as validation chose it above. It prints one
+line per refit model, their summary, and a line comparing the refit ensemble with the ensemble
+above. Nothing about the refit models is chosen: they have no validation data left.
 
 The seeds default to the recipe's own seed and the next ones (4, 5, 6), the seeds of chapters 4
 and 6. Each trained model is saved where the book looks for it (``training.save_trained`` under
@@ -54,7 +61,7 @@ import numpy as np  # noqa: E402
 
 from mnist_helpers.config import PROFILES, Profile, artifacts_dir, get_profile  # noqa: E402
 from mnist_helpers.data import load_splits  # noqa: E402
-from mnist_helpers.recipes import CHAPTER4_BEST  # noqa: E402
+from mnist_helpers.recipes import CHAPTER4_BEST, REFIT_NAME, refit  # noqa: E402
 from mnist_helpers.stats import (  # noqa: E402
     binomial_interval,
     choose_tta,
@@ -100,6 +107,27 @@ class SeedRun:
         return self.train_seconds / max(self.epochs, 1)
 
 
+@dataclass(frozen=True)
+class RefitRun:
+    """One model refit on the training and validation images (``--refit``): its seed, the images it
+    trained on, the epochs, the training seconds, the cores kept busy, its test accuracy and, when
+    validation chose test-time augmentation for single models, its test accuracy with it."""
+
+    seed: int
+    n_train: int
+    epochs: int
+    train_seconds: float
+    test_accuracy: float
+    cores_busy: float | None = None
+    test_accuracy_tta: float | None = None
+    loaded: bool = False
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        """Training seconds per epoch."""
+        return self.train_seconds / max(self.epochs, 1)
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -134,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reuse", action="store_true",
                         help="load each seed's saved model when it was trained with this recipe and profile (by an "
                         "earlier run or the book), train the others; their training seconds are the saved ones")
+    parser.add_argument("--refit", action="store_true",
+                        help="after the choices on validation, train each seed again on the training and validation "
+                        "images together and score it on test once (chapter 6's last step)")
     parser.add_argument("--profile", choices=sorted(PROFILES), default=None,
                         help="run profile (default: $MNIST_PROFILE, else full)")
     parser.add_argument("--intra-op-threads", type=_non_negative_int, default=None,
@@ -263,10 +294,23 @@ def format_tta_choice(val_plain: float, val_tta: float, used: bool, what: str = 
             f"{val_tta:.2%} against {val_plain:.2%} without, so {verdict} (decided on validation)")
 
 
-def format_summary(runs: Sequence[SeedRun], ensemble_accuracy: float, ensemble_tta: bool = False) -> str:
+def format_refit_line(run: RefitRun) -> str:
+    """One line per refit model: seed, training images, epochs, training seconds (in all and per
+    epoch, with the cores kept busy when measured) and test accuracy (with TTA when chosen)."""
+    cores = "" if run.cores_busy is None else f", {run.cores_busy:.1f} cores"
+    loaded = ", loaded" if run.loaded else ""
+    test_tta = "" if run.test_accuracy_tta is None else f" (TTA {run.test_accuracy_tta:.2%})"
+    return (
+        f"refit seed {run.seed:>3} | {run.n_train:,} images | epochs {run.epochs:>3} | train {run.train_seconds:8.1f} s "
+        f"({run.seconds_per_epoch:.1f} s/epoch{cores}{loaded}) | test {run.test_accuracy:.2%}{test_tta}"
+    )
+
+
+def format_summary(runs: Sequence[SeedRun | RefitRun], ensemble_accuracy: float, ensemble_tta: bool = False,
+                   label: str = "") -> str:
     """The final line: mean +- std test accuracy over seeds (std with ddof=1), and with test-time
     augmentation when validation chose it, the softmax-average ensemble's test accuracy and the
-    mean training seconds per model."""
+    mean training seconds per model; ``label`` goes in front (``"refit: "`` for ``--refit``)."""
     if not runs:
         raise ValueError("expected at least one seed run, got none")
 
@@ -279,7 +323,7 @@ def format_summary(runs: Sequence[SeedRun], ensemble_accuracy: float, ensemble_t
     tta = [r.test_accuracy_tta for r in runs]
     with_tta = f"; with TTA {mean_std(tta)}" if all(t is not None for t in tta) else ""
     return (
-        f"{len(runs)} seed{'s' if len(runs) != 1 else ''}: test {mean_std([r.test_accuracy for r in runs])} "
+        f"{label}{len(runs)} seed{'s' if len(runs) != 1 else ''}: test {mean_std([r.test_accuracy for r in runs])} "
         f"(mean +- std){with_tta} | ensemble (softmax average{' + TTA' if ensemble_tta else ''}) test "
         f"{ensemble_accuracy:.2%} | mean train {seconds['mean']:.1f} s per model"
     )
@@ -291,6 +335,15 @@ def format_comparison(reference_seed: int, counts: dict[str, int], test: dict[st
     return (
         f"ensemble vs seed {reference_seed} (best on validation): fixes {counts['fixed']}, breaks {counts['broken']} "
         f"test images; McNemar {test['test']} p = {test['p_value']:.3g}; ensemble 95% Wilson interval "
+        f"[{interval[0]:.2%}, {interval[1]:.2%}]"
+    )
+
+
+def format_refit_comparison(counts: dict[str, int], test: dict[str, Any], interval: tuple[float, float]) -> str:
+    """A line comparing the refit ensemble with the ensemble of the models that validation chose with."""
+    return (
+        f"refit ensemble vs the ensemble above: fixes {counts['fixed']}, breaks {counts['broken']} test images; "
+        f"McNemar {test['test']} p = {test['p_value']:.3g}; refit ensemble 95% Wilson interval "
         f"[{interval[0]:.2%}, {interval[1]:.2%}]"
     )
 
@@ -307,6 +360,28 @@ def _fit_verbosity(level: int) -> Iterator[None]:
             os.environ.pop("MNIST_VERBOSE", None)
         else:
             os.environ["MNIST_VERBOSE"] = old
+
+
+def _train(name: str, config: dict[str, Any], splits, profile: Profile, reuse: bool, save: bool):
+    """Train ``config`` (timing the cores it keeps busy), or with ``reuse`` load the model saved
+    under ``name`` with this configuration; save a newly trained one when ``save``. Returns
+    ``(model, FitResult, loaded)``."""
+    from mnist_helpers.recipes import train_recipe
+    from mnist_helpers.training import save_trained, train_or_load
+
+    def train():
+        cpu = time.process_time()
+        model, result = train_recipe(config, splits, profile)
+        if result.seconds > 0:  # kept with the saved model, so --reuse can show it
+            result.extra["cores_busy"] = (time.process_time() - cpu) / result.seconds
+        return model, result
+
+    if reuse:
+        return train_or_load(name, config, train, profile)
+    model, result = train()
+    if save:
+        save_trained(name, config, model, result, profile)
+    return model, result, False
 
 
 def _predict(model, x: np.ndarray) -> np.ndarray:
@@ -337,8 +412,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     from mnist_helpers.augment import predict_tta
     from mnist_helpers.data import prepare
-    from mnist_helpers.recipes import seed_model_name, train_recipe
-    from mnist_helpers.training import best_epoch, save_trained, train_or_load
+    from mnist_helpers.recipes import seed_model_name
+    from mnist_helpers.training import best_epoch
 
     started = time.perf_counter()
     profile = get_profile(args.profile)
@@ -365,20 +440,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             keras.backend.clear_session()
             config = recipe_for_seed(seed, args.epochs)
             name = seed_model_name(RECIPE, seed)
-
-            def train(config=config):
-                cpu = time.process_time()
-                model, result = train_recipe(config, splits, profile)
-                if result.seconds > 0:  # kept with the saved model, so --reuse can show it
-                    result.extra["cores_busy"] = (time.process_time() - cpu) / result.seconds
-                return model, result
-
-            if args.reuse:
-                model, result, loaded = train_or_load(name, config, train, profile)
-            else:
-                (model, result), loaded = train(), False
-                if save:
-                    save_trained(name, config, model, result, profile)
+            model, result, loaded = _train(name, config, splits, profile, reuse=args.reuse, save=save)
             val_p = _predict(model, x_val)
             val_p_tta = predict_tta(model, x_val, copies=TTA_COPIES)
             test_p = _predict(model, x_test)  # this model's one plain evaluation on the test set
@@ -430,6 +492,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     interval = binomial_interval(int(np.sum(ensemble_test == y_test)), len(y_test))
     print(format_comparison(runs[reference].seed, counts, comparison, interval), flush=True)
 
+    refit_report = None
+    if args.refit:
+        refit_report = _refit(args, seeds, splits, profile, save, x_test, y_test, choice, ensemble_test)
+
     report = {
         "recipe": RECIPE_NAME, "config": {k: v for k, v in base.items() if k != "seed"}, "profile": profile.name, "sizes": sizes, "seeds": seeds,
         "threads": threads, "tf_data": data, "runs": [asdict(r) for r in runs],
@@ -441,6 +507,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "ensemble": {"test_accuracy": ensemble_accuracy, "val_accuracy": ensemble_val_accuracy, "tta": tta_ensemble,
                      "test_interval_95": list(interval), "reference_seed": runs[reference].seed,
                      "vs_reference": {**counts, "mcnemar": comparison}},
+        "refit": refit_report,
         "wall_seconds": time.perf_counter() - started,
     }
     output = args.output or artifacts_dir(profile) / OUTPUT_NAME
@@ -448,6 +515,56 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     output.write_text(json.dumps(_json_safe(report), indent=1))
     print(f"wall time {report['wall_seconds']:.1f} s; results written to {output}", flush=True)
     return report
+
+
+def _refit(args: argparse.Namespace, seeds: Sequence[int], splits, profile: Profile, save: bool, x_test: np.ndarray,
+           y_test: np.ndarray, choice, ensemble_test: np.ndarray) -> dict[str, Any]:
+    """``--refit``: train each seed again on the training and validation images, score it on the
+    test set once with test-time augmentation as validation chose it (``choice``), print the refit
+    lines and return their part of the report."""
+    import keras
+
+    from mnist_helpers.augment import predict_tta
+    from mnist_helpers.data import merge_validation
+    from mnist_helpers.recipes import seed_model_name
+
+    n_train = len(merge_validation(splits).y_train)
+    runs: list[RefitRun] = []
+    plain: list[np.ndarray] = []
+    augmented: list[np.ndarray] = []
+    with _fit_verbosity(args.verbose):
+        for seed in seeds:
+            keras.backend.clear_session()
+            config = refit(recipe_for_seed(seed, args.epochs))
+            name = seed_model_name(refit(RECIPE), seed, REFIT_NAME)
+            model, result, loaded = _train(name, config, splits, profile, reuse=args.reuse, save=save)
+            plain.append(_predict(model, x_test))
+            if choice.single or choice.ensemble:  # chosen on validation above; nothing is chosen here
+                augmented.append(predict_tta(model, x_test, copies=TTA_COPIES))
+            run = RefitRun(
+                seed=seed, n_train=n_train, epochs=result.epochs, train_seconds=result.seconds,
+                test_accuracy=float(np.mean(plain[-1].argmax(axis=1) == y_test)),
+                cores_busy=result.extra.get("cores_busy"),
+                test_accuracy_tta=float(np.mean(augmented[-1].argmax(axis=1) == y_test)) if choice.single else None,
+                loaded=loaded,
+            )
+            runs.append(run)
+            print(format_refit_line(run) + (f" | saved {name}.keras" if save and not loaded else ""), flush=True)
+    refit_test = ensemble_average(augmented if choice.ensemble else plain).argmax(axis=1)
+    accuracy = float(np.mean(refit_test == y_test))
+    print(format_summary(runs, accuracy, choice.ensemble, label="refit on training + validation images, "), flush=True)
+    counts = fixed_and_broken(y_test, ensemble_test, refit_test)
+    comparison = mcnemar(y_test, ensemble_test, refit_test).as_dict()
+    interval = binomial_interval(int(np.sum(refit_test == y_test)), len(y_test))
+    print(format_refit_comparison(counts, comparison, interval), flush=True)
+    return {
+        "n_train": n_train, "runs": [asdict(r) for r in runs],
+        "test_accuracy": seed_summary([r.test_accuracy for r in runs]),
+        "test_accuracy_tta": seed_summary([r.test_accuracy_tta for r in runs]) if choice.single else None,
+        "train_seconds": seed_summary([r.train_seconds for r in runs]),
+        "ensemble": {"test_accuracy": accuracy, "tta": choice.ensemble, "test_interval_95": list(interval),
+                     "vs_ensemble": {**counts, "mcnemar": comparison}},
+    }
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import os
 import struct
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from pathlib import Path
 
@@ -346,6 +346,26 @@ def load_splits(
         test_index, _ = stratified_subset(test_index, y_test, profile.n_test, seed)
         x_test, y_test = x_test[test_index], y_test[test_index]
     return Splits(x_train, y_train, x_val, y_val, x_test, y_test, test_index, profile)
+
+
+def merge_validation(splits: Splits) -> Splits:
+    """The split of a final refit (chapter 6): the validation images join the training images.
+
+    Once every choice has been made on validation data, the chosen recipe can be trained again
+    on all the labelled training images (55,000 + 5,000 under the full profile). The validation
+    arrays of the result are empty, so nothing can be validated on images the model trained on;
+    the test set is unchanged.
+    """
+    if len(splits.y_val) == 0:
+        raise ValueError("expected a split with validation images to merge, got one whose validation set is already empty")
+    empty = slice(0, 0)
+    return replace(
+        splits,
+        x_train=np.concatenate([splits.x_train, splits.x_val]),
+        y_train=np.concatenate([splits.y_train, splits.y_val]),
+        x_val=splits.x_val[empty],
+        y_val=splits.y_val[empty],
+    )
 
 
 def check_pipeline(splits: Splits) -> "pd.DataFrame":

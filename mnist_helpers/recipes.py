@@ -95,16 +95,20 @@ def train_recipe(config: dict[str, Any], splits, profile: Profile | None = None)
     A recipe may set ``"schedule": "cosine"`` (cosine decay of the learning rate to zero over the
     epochs); it cannot be combined with ``ReduceLROnPlateau``, which needs a plain learning rate.
     A recipe without ``"callbacks"`` trains all its epochs and keeps the last weights. The
-    learning rate is logged in the history either way.
+    learning rate is logged in the history either way. A recipe with ``"refit": True`` (see
+    :func:`refit`) trains on the training and validation images together and validates on nothing.
     """
     import keras
     from mnist_helpers.augment import make_eval_dataset, make_train_dataset
-    from mnist_helpers.data import prepare
+    from mnist_helpers.data import merge_validation, prepare
     from mnist_helpers.models import build_cnn, compile_model
     from mnist_helpers.seeding import seed_everything
     from mnist_helpers.training import fit, learning_rate_logger, make_callbacks
 
     profile = profile or get_profile()
+    if config.get("refit"):
+        refit(config)  # raises ValueError for callbacks, which would need validation data
+        splits = merge_validation(splits)
     seed_everything(config["seed"])
     learning_rate = config["learning_rate"]
     if config.get("schedule") == "cosine":
@@ -119,7 +123,7 @@ def train_recipe(config: dict[str, Any], splits, profile: Profile | None = None)
                          f"callbacks with 'reduce_lr_patience': None, got {config['callbacks']}")
     model = compile_model(build_cnn(**config["model"]), learning_rate=learning_rate)
     train = make_train_dataset(prepare(splits.x_train), splits.y_train, config["batch_size"], config["augment"], seed=config["seed"])
-    val = make_eval_dataset(prepare(splits.x_val), splits.y_val)
+    val = make_eval_dataset(prepare(splits.x_val), splits.y_val) if len(splits.y_val) else None
     result = fit(model, train, val, epochs=config["epochs"], callbacks=callbacks, profile=profile)
     return model, result
 
@@ -138,6 +142,23 @@ def chapter4_model(splits, profile: Profile | None = None):
     retrained when that file is missing or was trained with another configuration or profile.
     Returns ``(model, FitResult, loaded)``. Chapters 5 and 6 start from it."""
     return load_or_train(CHAPTER4_NAME, CHAPTER4_BEST, splits, profile)
+
+
+#: The saved-model name prefix of the refit seed models (chapter 6, ``benchmarks.best_recipe``).
+REFIT_NAME = "chapter6_refit"
+
+
+def refit(config: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a recipe that trains on the training and validation images together (chapter 6).
+
+    Use it only after every choice (recipe, epochs, test-time augmentation, ensemble) has been
+    made on validation data with the recipe itself: the refit model has no validation data left,
+    so it is trained once, with the same epochs, and evaluated on the test set once. Raises
+    ``ValueError`` for a recipe with callbacks, which would need validation data.
+    """
+    if config.get("callbacks"):
+        raise ValueError(f"a refit has no validation data for callbacks to monitor; expected a recipe without 'callbacks', got {config['callbacks']}")
+    return {**config, "refit": True}
 
 
 def with_seed(config: dict[str, Any], seed: int) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def record_result(
     params: int,
     epochs: int,
     train_seconds: float,
-    val_accuracy: float,
+    val_accuracy: float | None,
     test_accuracy: float,
     seed: int,
     profile: Profile | None = None,
@@ -39,15 +39,20 @@ def record_result(
 ) -> dict:
     """Append one trained model's entry to the profile's record and return it.
 
-    Accuracies are fractions in [0, 1]; ``extra`` keys (for example ``n_test``) are stored too.
+    Accuracies are fractions in [0, 1]; ``val_accuracy`` is ``None`` for a model refit on the
+    training and validation images (chapter 6), which has no validation set left. ``extra`` keys
+    (for example ``n_test``) are stored too.
     """
     profile = profile or get_profile()
     for label, value in (("val_accuracy", val_accuracy), ("test_accuracy", test_accuracy)):
+        if label == "val_accuracy" and value is None:
+            continue
         if not 0.0 <= float(value) <= 1.0:
             raise ValueError(f"{label} must be a fraction in [0, 1], got {value}")
     entry = {
         "chapter": int(chapter), "model": str(model), "params": int(params), "epochs": int(epochs),
-        "train_seconds": round(float(train_seconds), 1), "val_accuracy": float(val_accuracy),
+        "train_seconds": round(float(train_seconds), 1),
+        "val_accuracy": None if val_accuracy is None else float(val_accuracy),
         "test_accuracy": float(test_accuracy), "seed": int(seed), "profile": profile.name,
         "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra,
     }
@@ -83,7 +88,8 @@ def results_table(profile: Profile | None = None, n_test: int | None = None) -> 
 
 
 def results_markdown(profile: Profile | None = None) -> str:
-    """:func:`results_table` as a Markdown table, for the results page."""
+    """:func:`results_table` as a Markdown table, for the results page. A model without a
+    validation accuracy (a refit on training and validation images) shows "refit" there."""
     profile = profile or get_profile()
     frame = results_table(profile)
     if frame.empty:
@@ -93,6 +99,7 @@ def results_markdown(profile: Profile | None = None) -> str:
     for row in frame.itertuples(index=False):
         lines.append(
             f"| {row.chapter} | {row.model} | {row.params:,} | {row.train_seconds:,.0f} | "
-            f"{row.val_accuracy:.2%} | {row.test_accuracy:.2%} | {row.interval} |"
+            f"{'refit' if pd.isna(row.val_accuracy) else format(row.val_accuracy, '.2%')} | "
+            f"{row.test_accuracy:.2%} | {row.interval} |"
         )
     return "\n".join(lines)

@@ -122,8 +122,9 @@ def fit(
     ----------
     train : (x, y) tuple or tf.data.Dataset
         Training data; a dataset is already batched (see ``augment.make_train_dataset``).
-    validation : (x, y) tuple or tf.data.Dataset
-        Validation data, evaluated after each epoch.
+    validation : (x, y) tuple, tf.data.Dataset or None
+        Validation data, evaluated after each epoch; ``None`` for a refit on all the training
+        images (chapter 6), which logs training metrics only.
     """
     profile = profile or get_profile()
     epochs = profile.epochs(epochs)

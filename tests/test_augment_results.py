@@ -75,6 +75,19 @@ def test_unknown_preset_and_unprepared_input_are_refused():
         make_eval_dataset(np.zeros((2, 28, 28), np.uint8))
 
 
+def test_a_refit_is_recorded_without_validation_accuracy(artifacts):
+    from mnist_helpers.results import results_markdown, results_table
+
+    smoke = get_profile("smoke")
+    record_result(6, "seed model", 100, 1, 1.0, 0.97, 0.96, seed=4, profile=smoke)
+    entry = record_result(6, "seed model, refit", 100, 1, 1.1, None, 0.97, seed=4, profile=smoke)
+    assert entry["val_accuracy"] is None
+    table = results_table(smoke)
+    assert table["val_accuracy"].isna().tolist() == [False, True]
+    rows = results_markdown(smoke).splitlines()[2:]
+    assert "| 97.00% | 96.00% |" in rows[0] and "| refit | 97.00% |" in rows[1]
+
+
 def test_presets_are_ordered_mild_below_strong():
     assert PRESETS["mild"].rotation_degrees < PRESETS["strong"].rotation_degrees
     assert PRESETS["mild"].translation < PRESETS["strong"].translation

@@ -15,8 +15,11 @@ import pytest
 
 from benchmarks import best_recipe
 from benchmarks.best_recipe import (
+    RefitRun,
     SeedRun,
     format_comparison,
+    format_refit_comparison,
+    format_refit_line,
     format_seed_line,
     format_summary,
     format_tta_choice,
@@ -29,7 +32,8 @@ from mnist_helpers.recipes import CHAPTER4_BEST
 def test_parse_args_defaults_and_values():
     args = parse_args([])
     assert (args.seeds, args.first_seed, args.epochs, args.profile, args.verbose) == (3, CHAPTER4_BEST["seed"], None, None, 0)
-    assert args.no_save is False
+    assert args.no_save is False and args.refit is False
+    assert parse_args(["--refit"]).refit is True
     assert args.intra_op_threads is None and args.inter_op_threads is None
     args = parse_args(["--seeds", "5", "--epochs", "2", "--profile", "smoke", "--first-seed", "10",
                        "--intra-op-threads", "2", "--inter-op-threads", "1"])
@@ -79,6 +83,18 @@ def test_output_lines():
     line = format_comparison(1, {"fixed": 20, "broken": 8}, {"test": "chi2", "p_value": 0.0374}, (0.9945, 0.9975))
     assert line == ("ensemble vs seed 1 (best on validation): fixes 20, breaks 8 test images; McNemar chi2 p = 0.0374; "
                     "ensemble 95% Wilson interval [99.45%, 99.75%]")
+
+
+def test_refit_output_lines():
+    run = RefitRun(4, 60000, 17, 510.0, 0.9960, cores_busy=1.62, test_accuracy_tta=0.9966)
+    assert format_refit_line(run) == ("refit seed   4 | 60,000 images | epochs  17 | train    510.0 s (30.0 s/epoch, "
+                                      "1.6 cores) | test 99.60% (TTA 99.66%)")
+    assert format_refit_line(RefitRun(5, 60000, 17, 500.0, 0.9950, loaded=True)).endswith("loaded) | test 99.50%")
+    summary = format_summary([run], 0.9966, ensemble_tta=True, label="refit on training + validation images, ")
+    assert summary.startswith("refit on training + validation images, 1 seed: test 99.60% +- n/a (1 seed)")
+    line = format_refit_comparison({"fixed": 6, "broken": 3}, {"test": "exact", "p_value": 0.508}, (0.9955, 0.9980))
+    assert line == ("refit ensemble vs the ensemble above: fixes 6, breaks 3 test images; McNemar exact p = 0.508; "
+                    "refit ensemble 95% Wilson interval [99.55%, 99.80%]")
 
 
 def _check_report(report, out, output_path, n_test):
@@ -138,6 +154,31 @@ def test_main_smoke_one_seed_synthetic(artifacts, monkeypatch, capsys):
     assert second["loaded"] and not first["loaded"]
     for key in ("train_seconds", "cores_busy", "epochs"):
         assert second[key] == pytest.approx(first[key]), key
+
+
+def test_main_refit_trains_on_training_and_validation_and_reuses(artifacts, monkeypatch, capsys):
+    """--refit: after the validation choices, each seed again on train + validation, scored on test once."""
+    from mnist_helpers.data import Splits
+
+    rng = np.random.default_rng(2)
+    make = lambda n: (rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), np.arange(n) % 10)  # noqa: E731
+    (xt, yt), (xv, yv), (xs, ys) = make(120), make(40), make(30)
+    monkeypatch.setattr(best_recipe, "load_splits", lambda profile: Splits(xt, yt, xv, yv, xs, ys, np.arange(30), profile))
+    report = best_recipe.main(["--seeds", "2", "--profile", "smoke", "--refit"])
+    out = capsys.readouterr().out
+    refit = report["refit"]
+    assert [r["seed"] for r in refit["runs"]] == report["seeds"] and all(r["n_train"] == 160 for r in refit["runs"])
+    assert sum(line.startswith("refit seed") for line in out.splitlines()) == 2
+    assert any(line.startswith("refit on training + validation images, 2 seeds: test") for line in out.splitlines())
+    assert any(line.startswith("refit ensemble vs the ensemble above:") for line in out.splitlines())
+    assert refit["ensemble"]["tta"] == report["tta"]["ensemble"]  # the validation choice, applied unchanged
+    assert (refit["test_accuracy_tta"] is None) == (not report["tta"]["single"])
+    seed = CHAPTER4_BEST["seed"]
+    assert (artifacts / "smoke" / f"chapter6_refit_seed{seed}.keras").exists()
+    again = best_recipe.main(["--seeds", "2", "--profile", "smoke", "--refit", "--reuse"])
+    assert all(r["loaded"] for r in again["refit"]["runs"])
+    assert again["refit"]["ensemble"]["test_accuracy"] == pytest.approx(refit["ensemble"]["test_accuracy"])
+    assert best_recipe.main(["--seeds", "1", "--profile", "smoke"])["refit"] is None
 
 
 def test_main_no_save_and_epoch_override_save_nothing(artifacts, monkeypatch, capsys):

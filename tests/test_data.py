@@ -197,6 +197,18 @@ def test_pipeline_checklist_catches_validation_images_in_training():
     assert not checks.loc["validation images not in training", "passed"]
 
 
+def test_merge_validation_moves_the_validation_images_into_training():
+    splits = _splits()
+    merged = data.merge_validation(splits)
+    assert len(merged.y_train) == len(splits.y_train) + len(splits.y_val)
+    np.testing.assert_array_equal(merged.x_train[len(splits.y_train):], splits.x_val)
+    np.testing.assert_array_equal(merged.y_train[len(splits.y_train):], splits.y_val)
+    assert merged.x_val.shape == (0, 28, 28) and len(merged.y_val) == 0
+    assert merged.x_test is splits.x_test and merged.profile == splits.profile
+    with pytest.raises(ValueError, match="already empty"):
+        data.merge_validation(merged)
+
+
 def test_package_versions_lists_the_stack():
     from mnist_helpers.config import package_versions
 

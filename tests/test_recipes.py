@@ -3,7 +3,17 @@ import pytest
 
 from mnist_helpers.config import get_profile
 from mnist_helpers.data import Splits
-from mnist_helpers.recipes import CHAPTER3_CNN, CHAPTER4_BEST, load_or_train, seed_runs, train_recipe, with_seed
+from mnist_helpers.recipes import (
+    CHAPTER3_CNN,
+    CHAPTER4_BEST,
+    REFIT_NAME,
+    load_or_train,
+    refit,
+    seed_model_name,
+    seed_runs,
+    train_recipe,
+    with_seed,
+)
 
 
 def _tiny_splits(n=64):
@@ -61,9 +71,26 @@ def test_seed_runs_save_one_model_per_seed_and_reload(artifacts):
     assert loaded
 
 
-def test_seed_model_name_matches_chapter4_for_its_own_seed():
-    from mnist_helpers.recipes import seed_model_name
+def test_refit_trains_on_training_and_validation_images_without_validating():
+    """Chapter 6's last step: the chosen recipe trained again on all the labelled training images."""
+    no_callbacks = {k: v for k, v in TINY.items() if k != "callbacks"}
+    config = refit(no_callbacks)
+    assert config["refit"] is True and "refit" not in no_callbacks
+    model, result = train_recipe(config, _tiny_splits(), get_profile("smoke"))
+    assert result.epochs == 1 and not any(key.startswith("val_") for key in result.history)
+    assert "learning_rate" in result.history
+    assert seed_model_name(refit(CHAPTER4_BEST), CHAPTER4_BEST["seed"], REFIT_NAME) == f"chapter6_refit_seed{CHAPTER4_BEST['seed']}"
 
+
+def test_refit_refuses_callbacks_that_need_validation():
+    with_callbacks = {**TINY, "callbacks": {"monitor": "val_loss", "early_stopping_patience": 2, "reduce_lr_patience": None}}
+    with pytest.raises(ValueError, match="no validation data"):
+        refit(with_callbacks)
+    with pytest.raises(ValueError, match="no validation data"):
+        train_recipe({**with_callbacks, "refit": True}, _tiny_splits(), get_profile("smoke"))
+
+
+def test_seed_model_name_matches_chapter4_for_its_own_seed():
     assert seed_model_name(CHAPTER4_BEST, CHAPTER4_BEST["seed"]) == "chapter4_best"
     assert seed_model_name(CHAPTER4_BEST, CHAPTER4_BEST["seed"] + 1) == f"chapter6_seed{CHAPTER4_BEST['seed'] + 1}"
     assert seed_model_name(CHAPTER3_CNN, CHAPTER4_BEST["seed"], name="other") == f"other_seed{CHAPTER4_BEST['seed']}"
