@@ -101,11 +101,6 @@ class SeedRun:
     test_accuracy_tta: float | None = None
     loaded: bool = False
 
-    @property
-    def seconds_per_epoch(self) -> float:
-        """Training seconds per epoch, validation included."""
-        return self.train_seconds / max(self.epochs, 1)
-
 
 @dataclass(frozen=True)
 class RefitRun:
@@ -121,11 +116,6 @@ class RefitRun:
     cores_busy: float | None = None
     test_accuracy_tta: float | None = None
     loaded: bool = False
-
-    @property
-    def seconds_per_epoch(self) -> float:
-        """Training seconds per epoch."""
-        return self.train_seconds / max(self.epochs, 1)
 
 
 def _positive_int(text: str) -> int:
@@ -273,17 +263,27 @@ def format_settings(profile: Profile, sizes: dict[str, int], config: dict[str, A
     ]
 
 
+def _format_training(run: SeedRun | RefitRun) -> str:
+    """The training part of a model's line: seconds in all and per epoch (validation included),
+    the cores kept busy when measured, and whether the model was loaded."""
+    cores = "" if run.cores_busy is None else f", {run.cores_busy:.1f} cores"
+    loaded = ", loaded" if run.loaded else ""
+    return f"train {run.train_seconds:8.1f} s ({run.train_seconds / max(run.epochs, 1):.1f} s/epoch{cores}{loaded})"
+
+
+def _format_test(run: SeedRun | RefitRun) -> str:
+    """The test part of a model's line: plain, and with test-time augmentation when validation chose it."""
+    tta = "" if run.test_accuracy_tta is None else f" (TTA {run.test_accuracy_tta:.2%})"
+    return f"test {run.test_accuracy:.2%}{tta}"
+
+
 def format_seed_line(run: SeedRun) -> str:
     """One line per trained model: seed, epochs (and the restored best), training seconds (in all and
     per epoch, with the cores kept busy when measured), validation and test accuracy."""
-    cores = "" if run.cores_busy is None else f", {run.cores_busy:.1f} cores"
-    loaded = ", loaded" if run.loaded else ""
     val_tta = "" if run.val_accuracy_tta is None else f" (TTA {run.val_accuracy_tta:.2%})"
-    test_tta = "" if run.test_accuracy_tta is None else f" (TTA {run.test_accuracy_tta:.2%})"
     return (
-        f"seed {run.seed:>3} | epochs {run.epochs:>3} (best {run.best_epoch:>3}) | train {run.train_seconds:8.1f} s "
-        f"({run.seconds_per_epoch:.1f} s/epoch{cores}{loaded}) | val {run.val_accuracy:.2%}{val_tta} | "
-        f"test {run.test_accuracy:.2%}{test_tta}"
+        f"seed {run.seed:>3} | epochs {run.epochs:>3} (best {run.best_epoch:>3}) | {_format_training(run)} | "
+        f"val {run.val_accuracy:.2%}{val_tta} | {_format_test(run)}"
     )
 
 
@@ -297,20 +297,15 @@ def format_tta_choice(val_plain: float, val_tta: float, used: bool, what: str = 
 def format_refit_line(run: RefitRun) -> str:
     """One line per refit model: seed, training images, epochs, training seconds (in all and per
     epoch, with the cores kept busy when measured) and test accuracy (with TTA when chosen)."""
-    cores = "" if run.cores_busy is None else f", {run.cores_busy:.1f} cores"
-    loaded = ", loaded" if run.loaded else ""
-    test_tta = "" if run.test_accuracy_tta is None else f" (TTA {run.test_accuracy_tta:.2%})"
-    return (
-        f"refit seed {run.seed:>3} | {run.n_train:,} images | epochs {run.epochs:>3} | train {run.train_seconds:8.1f} s "
-        f"({run.seconds_per_epoch:.1f} s/epoch{cores}{loaded}) | test {run.test_accuracy:.2%}{test_tta}"
-    )
+    return (f"refit seed {run.seed:>3} | {run.n_train:,} images | epochs {run.epochs:>3} | {_format_training(run)} | "
+            f"{_format_test(run)}")
 
 
 def format_summary(runs: Sequence[SeedRun | RefitRun], ensemble_accuracy: float, ensemble_tta: bool = False,
                    label: str = "") -> str:
     """The final line: mean +- std test accuracy over seeds (std with ddof=1), and with test-time
     augmentation when validation chose it, the softmax-average ensemble's test accuracy and the
-    mean training seconds per model; ``label`` goes in front (``"refit: "`` for ``--refit``)."""
+    mean training seconds per model; ``label`` goes in front (the refit models' line of ``--refit`` has one)."""
     if not runs:
         raise ValueError("expected at least one seed run, got none")
 
