@@ -314,6 +314,17 @@ class TTAChoice:
     ensemble_val_tta: float  #: the same with test-time augmentation
     ensemble: bool  #: the ensemble predicts with test-time augmentation
 
+    @property
+    def single_val(self) -> float:
+        """The single models' mean validation accuracy as they predict: with test-time
+        augmentation when it was chosen, plain otherwise."""
+        return self.val_tta if self.single else self.val_plain
+
+    @property
+    def ensemble_val(self) -> float:
+        """The ensemble's validation accuracy as it predicts (test-time augmentation as chosen)."""
+        return self.ensemble_val_tta if self.ensemble else self.ensemble_val_plain
+
     def as_dict(self) -> dict:
         return asdict(self)
 
@@ -353,6 +364,23 @@ def choose_tta(y_val, plain: Sequence[np.ndarray], tta: Sequence[np.ndarray]) ->
     ensemble_val_plain, ensemble_val_tta = accuracy(ensemble_plain), accuracy(ensemble_tta)
     return TTAChoice(val_plain, val_tta, val_tta > val_plain, ensemble_val_plain, ensemble_val_tta,
                      ensemble_val_tta > ensemble_val_plain)
+
+
+def beats_on_validation(candidate: TTAChoice, incumbent: TTAChoice) -> bool:
+    """Whether a candidate recipe replaces the incumbent, decided on validation data only
+    (chapter 6): its ensemble must score strictly higher and its single models, on their mean
+    over seeds, at least as high, each predicting with test-time augmentation as
+    :func:`choose_tta` chose for it. A tie on the ensemble keeps the incumbent.
+
+    Parameters
+    ----------
+    candidate, incumbent : TTAChoice
+        :func:`choose_tta`'s results for the seeds of each recipe, on the same validation images.
+    """
+    for name, choice in (("candidate", candidate), ("incumbent", incumbent)):
+        if not isinstance(choice, TTAChoice):
+            raise ValueError(f"expected {name} to be a TTAChoice from choose_tta, got {type(choice).__name__}")
+    return candidate.ensemble_val > incumbent.ensemble_val and candidate.single_val >= incumbent.single_val
 
 
 def fixed_and_broken(y_true, pred_single, pred_ensemble) -> dict[str, int]:

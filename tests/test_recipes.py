@@ -102,3 +102,13 @@ def test_chapter4_compares_plateau_and_cosine_on_the_same_budget():
     for key in ("model", "epochs", "batch_size", "learning_rate", "augment", "seed"):
         assert CHAPTER4_PLATEAU[key] == CHAPTER4_BEST[key], key
     assert CHAPTER4_BEST["schedule"] == "cosine" and "schedule" not in CHAPTER4_PLATEAU
+
+
+def test_chapter6_candidate_changes_only_the_block_dropout():
+    from mnist_helpers.recipes import CHAPTER4_BEST, CHAPTER6_CANDIDATE, CHAPTER6_CANDIDATE_NAME
+
+    assert {k: v for k, v in CHAPTER6_CANDIDATE.items() if k != "model"} == {k: v for k, v in CHAPTER4_BEST.items() if k != "model"}
+    changed = {k for k in CHAPTER4_BEST["model"] if CHAPTER6_CANDIDATE["model"][k] != CHAPTER4_BEST["model"][k]}
+    assert changed == {"dropout"} and CHAPTER6_CANDIDATE["model"]["dropout"] > CHAPTER4_BEST["model"]["dropout"]
+    # Its seed models get their own names, never chapter 4's or the refit models'.
+    assert seed_model_name(CHAPTER6_CANDIDATE, CHAPTER4_BEST["seed"], CHAPTER6_CANDIDATE_NAME) == f"chapter6_candidate_seed{CHAPTER4_BEST['seed']}"

@@ -211,3 +211,19 @@ def test_choose_tta_decides_single_and_ensemble_on_validation():
         choose_tta(y, [a_plain], [])
     with pytest.raises(ValueError, match="same length"):
         choose_tta(y[:3], [a_plain], [a_plain])
+
+
+def test_beats_on_validation_needs_a_better_ensemble_and_no_worse_single_models():
+    from mnist_helpers.stats import TTAChoice, beats_on_validation
+
+    incumbent = TTAChoice(0.9950, 0.9965, True, 0.9955, 0.9962, True)  # single 99.65%, ensemble 99.62%
+    assert (incumbent.single_val, incumbent.ensemble_val) == (0.9965, 0.9962)
+    # Better ensemble, worse single models (the TTA-chosen figures count): stays.
+    assert not beats_on_validation(TTAChoice(0.9947, 0.9961, True, 0.9950, 0.9966, True), incumbent)
+    # Better ensemble, single models as good: replaces.
+    assert beats_on_validation(TTAChoice(0.9952, 0.9965, True, 0.9958, 0.9968, True), incumbent)
+    # A tie on the ensemble keeps the incumbent; without TTA chosen, the plain figures count.
+    assert not beats_on_validation(TTAChoice(0.9970, 0.9960, False, 0.9962, 0.9990, False), incumbent)
+    assert beats_on_validation(TTAChoice(0.9970, 0.9960, False, 0.9964, 0.9950, False), incumbent)
+    with pytest.raises(ValueError, match="TTAChoice"):
+        beats_on_validation({"ensemble_val": 1.0}, incumbent)
