@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -59,6 +60,56 @@ def record_result(
     with open(results_path(profile), "a", encoding="utf-8") as handle:
         handle.write(json.dumps(entry) + "\n")
     return entry
+
+
+def record_seed_models(
+    chapter: int,
+    label: str,
+    runs: Sequence[tuple],
+    test_accuracy: Mapping[int, float],
+    val_accuracy: Mapping[int, float] | None = None,
+    suffix: str = "",
+    profile: Profile | None = None,
+) -> list[dict]:
+    """Record one entry per seed model, named ``"<label>, seed <seed><suffix>"`` (chapter 6).
+
+    Parameters
+    ----------
+    runs : sequence of (seed, model, FitResult, loaded)
+        As ``recipes.seed_runs`` returns them.
+    test_accuracy, val_accuracy : mappings from seed to accuracy
+        ``val_accuracy`` is ``None`` for refit models, which have no validation set left.
+    suffix : str
+        Appended to the name, for example ``" + TTA"`` when the models predict with test-time
+        augmentation.
+    """
+    return [
+        record_result(chapter=chapter, model=f"{label}, seed {seed}{suffix}", params=model.count_params(),
+                      epochs=result.epochs, train_seconds=result.seconds,
+                      val_accuracy=None if val_accuracy is None else val_accuracy[seed],
+                      test_accuracy=test_accuracy[seed], seed=seed, profile=profile)
+        for seed, model, result, _ in runs
+    ]
+
+
+def record_ensemble(
+    chapter: int,
+    name: str,
+    runs: Sequence[tuple],
+    test_accuracy: float,
+    val_accuracy: float | None,
+    profile: Profile | None = None,
+) -> dict:
+    """Record the ensemble of the seed models ``runs`` (as ``recipes.seed_runs`` returns them) under
+    ``name`` (chapter 6): its parameters, epochs and training seconds are its members' summed, its
+    seed is the first member's; ``val_accuracy`` is ``None`` for an ensemble of refit models."""
+    if not runs:
+        raise ValueError("expected the seed runs of at least one model, got none")
+    return record_result(
+        chapter=chapter, model=name, params=sum(model.count_params() for _, model, _, _ in runs),
+        epochs=sum(result.epochs for _, _, result, _ in runs), train_seconds=sum(result.seconds for _, _, result, _ in runs),
+        val_accuracy=val_accuracy, test_accuracy=test_accuracy, seed=runs[0][0], profile=profile,
+    )
 
 
 def read_results(profile: Profile | None = None) -> pd.DataFrame:

@@ -154,3 +154,23 @@ def test_predict_tta_averages_views_and_zero_copies_is_plain_predict():
     assert tta.shape == plain.shape and np.allclose(tta.sum(axis=1), 1.0, atol=1e-5)
     with pytest.raises(ValueError, match="copies"):
         predict_tta(model, x, copies=-1)
+
+
+def test_seed_models_and_their_ensemble_are_recorded_with_summed_costs(artifacts):
+    from types import SimpleNamespace
+
+    from mnist_helpers.results import record_ensemble, record_seed_models
+
+    smoke = get_profile("smoke")
+    model = SimpleNamespace(count_params=lambda: 100)
+    runs = [(4, model, SimpleNamespace(epochs=2, seconds=10.0), False), (5, model, SimpleNamespace(epochs=2, seconds=12.0), True)]
+    entries = record_seed_models(6, "recipe", runs, {4: 0.96, 5: 0.97}, {4: 0.95, 5: 0.98}, suffix=" + TTA", profile=smoke)
+    assert [e["model"] for e in entries] == ["recipe, seed 4 + TTA", "recipe, seed 5 + TTA"]
+    assert [e["val_accuracy"] for e in entries] == [0.95, 0.98] and entries[1]["test_accuracy"] == 0.97
+    refit = record_seed_models(6, "recipe refit", runs, {4: 0.96, 5: 0.97}, profile=smoke)
+    assert refit[0]["val_accuracy"] is None
+    ensemble = record_ensemble(6, "ensemble of 2 seeds", runs, 0.98, 0.99, profile=smoke)
+    assert (ensemble["params"], ensemble["epochs"], ensemble["train_seconds"], ensemble["seed"]) == (200, 4, 22.0, 4)
+    assert len(read_results(smoke)) == 5
+    with pytest.raises(ValueError, match="at least one"):
+        record_ensemble(6, "empty", [], 0.9, None, profile=smoke)
