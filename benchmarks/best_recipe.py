@@ -475,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     del models
 
     ensemble_test = ensemble_average(test_probs_tta if tta_ensemble else test_probs).argmax(axis=1)
-    ensemble_val_accuracy = choice.ensemble_val_tta if tta_ensemble else choice.ensemble_val_plain
+    ensemble_val_accuracy = choice.ensemble_val  # as the ensemble predicts (TTA as chosen)
     ensemble_accuracy = float(np.mean(ensemble_test == y_test))
     print(format_summary(runs, ensemble_accuracy, tta_ensemble), flush=True)
     # The single model the ensemble is compared with: the best on validation, as it is used.
