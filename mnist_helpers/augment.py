@@ -34,6 +34,12 @@ class AugmentPreset:
         return asdict(self)
 
 
+#: The version of the augmentation's random draws, part of the key of every saved model trained
+#: with augmentation (``training.train_or_load``), so that a model augmented by an older version is
+#: trained again rather than loaded. Version 2: each random layer draws from its own seed; in
+#: version 1 all three shared one, so a batch's rotation angle fixed its zoom (a correlation of 1).
+AUGMENT_VERSION = 2
+
 PRESETS: dict[str, AugmentPreset] = {
     "none": AugmentPreset(),
     "mild": AugmentPreset(rotation_degrees=10.0, translation=0.1, zoom=0.1),
@@ -50,8 +56,25 @@ def get_preset(preset: str | AugmentPreset) -> AugmentPreset:
     return PRESETS[preset]
 
 
+def layer_seeds(seed: int | None, n: int = 3) -> list[int | None]:
+    """Independent seeds for the ``n`` random layers of an augmenter built with ``seed`` (chapter 4).
+
+    Each Keras random layer keeps its own seed generator; layers given the same seed draw the
+    same numbers, so a rotation and a zoom seeded alike would move together. The seeds come from
+    ``numpy.random.SeedSequence(seed)``, so they differ from each other and from the seeds of
+    another ``seed``. ``None`` (unseeded layers) stays ``None``.
+    """
+    if seed is None:
+        return [None] * n
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
+    return [int(s) for s in np.random.SeedSequence(int(seed)).generate_state(n)]
+
+
 def build_augmenter(preset: str | AugmentPreset = "mild", seed: int | None = None):
-    """A ``keras.Sequential`` of random rotation, translation and zoom that fills with zeros.
+    """A ``keras.Sequential`` of random rotation, translation and zoom that fills with zeros
+    (chapter 4). Each layer draws its own random numbers (:func:`layer_seeds`), so the three
+    transforms are independent.
 
     Returns ``None`` for a preset with every range at zero.
     """
@@ -59,15 +82,16 @@ def build_augmenter(preset: str | AugmentPreset = "mild", seed: int | None = Non
     from keras import layers
 
     p = get_preset(preset)
+    rotation_seed, translation_seed, zoom_seed = layer_seeds(seed, 3)
     steps = []
     if p.rotation_degrees:
-        steps.append(layers.RandomRotation(p.rotation_degrees / 360.0, fill_mode="constant", fill_value=0.0, seed=seed))
+        steps.append(layers.RandomRotation(p.rotation_degrees / 360.0, fill_mode="constant", fill_value=0.0,
+                                           seed=rotation_seed))
     if p.translation:
-        steps.append(
-            layers.RandomTranslation(p.translation, p.translation, fill_mode="constant", fill_value=0.0, seed=seed)
-        )
+        steps.append(layers.RandomTranslation(p.translation, p.translation, fill_mode="constant", fill_value=0.0,
+                                              seed=translation_seed))
     if p.zoom:
-        steps.append(layers.RandomZoom(p.zoom, fill_mode="constant", fill_value=0.0, seed=seed))
+        steps.append(layers.RandomZoom(p.zoom, fill_mode="constant", fill_value=0.0, seed=zoom_seed))
     if not steps:
         return None
     return keras.Sequential(steps, name="augment")

@@ -197,7 +197,8 @@ def train_or_load(
 
     The model is saved as ``<artifacts>/<name>.keras`` beside ``<name>.json`` that holds the
     configuration, the profile, the history and the training seconds. A missing file, another
-    configuration or another profile means: train again.
+    configuration or another profile (or, for a model trained with augmentation, another
+    ``augment.AUGMENT_VERSION``) means: train again.
 
     Returns
     -------
@@ -209,7 +210,7 @@ def train_or_load(
     model_path, meta_path, wanted = _artifact(name, config, profile or get_profile())
     if model_path.exists() and meta_path.exists():
         meta = json.loads(meta_path.read_text())
-        if {"config": meta.get("config"), "profile": meta.get("profile")} == wanted:
+        if {k: meta.get(k) for k in wanted} == wanted:
             model = keras.models.load_model(model_path)
             result = FitResult(meta["history"], meta["epochs"], meta["seconds"], meta.get("extra", {}))
             return model, result, True
@@ -233,8 +234,13 @@ def save_trained(name: str, config: dict[str, Any], model, result: FitResult, pr
 def _artifact(name: str, config: dict[str, Any], profile: Profile) -> tuple[Path, Path, dict[str, Any]]:
     """The model and metadata paths of ``name`` and the key (configuration and profile, as JSON
     would round-trip them) that a saved model must match to be loaded."""
+    from mnist_helpers.augment import AUGMENT_VERSION
+
     model_path = saved_model_path(name, profile)
-    key = json.loads(json.dumps({"config": config, "profile": profile.name}))
+    key = {"config": config, "profile": profile.name}
+    if config.get("augment", "none") != "none":
+        key["augment_version"] = AUGMENT_VERSION  # a model augmented by an older version is retrained
+    key = json.loads(json.dumps(key))
     return model_path, model_path.with_suffix(".json"), key
 
 

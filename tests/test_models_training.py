@@ -154,3 +154,29 @@ def test_train_or_load_retrains_on_other_config(artifacts):
     assert not loaded
     _, _, loaded = train_or_load("tiny", {"width": 5}, train, get_profile("full"))
     assert not loaded and len(calls) == 3
+
+
+def test_train_or_load_retrains_a_model_augmented_by_an_older_version(artifacts):
+    import json
+
+    from mnist_helpers.augment import AUGMENT_VERSION
+    from mnist_helpers.training import saved_model_path
+
+    x, y = _tiny_data()
+    smoke = get_profile("smoke")
+
+    def train():
+        model = compile_model(build_dense(hidden_units=4))
+        return model, fit(model, (x, y), (x, y), epochs=1, profile=smoke, verbose=0)
+
+    augmented, plain = {"width": 4, "augment": "mild"}, {"width": 4, "augment": "none"}
+    for name, config in (("augmented", augmented), ("plain", plain)):
+        train_or_load(name, config, train, smoke)
+    meta_path = saved_model_path("augmented", smoke).with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    assert meta["augment_version"] == AUGMENT_VERSION
+    assert "augment_version" not in json.loads(saved_model_path("plain", smoke).with_suffix(".json").read_text())
+    assert train_or_load("augmented", augmented, train, smoke)[2]  # loaded
+    meta_path.write_text(json.dumps({**meta, "augment_version": AUGMENT_VERSION - 1}))
+    assert not train_or_load("augmented", augmented, train, smoke)[2]  # trained again
+    assert train_or_load("plain", plain, train, smoke)[2]
