@@ -156,6 +156,21 @@ def confusion_pairs(frame: pd.DataFrame) -> pd.DataFrame:
     return pairs[["true", "pred", "count", "share", "mean_confidence"]].reset_index(drop=True)
 
 
+def format_top3(top3: Sequence[tuple[int, float]], sep: str = ", ") -> str:
+    """A frame's ``top3`` entry as text, ``"7: 62%, 1: 30%, 2: 4.0%"`` style: whole percents, one
+    decimal below 1% (chapter 5; the error table, the widget's captions and the gallery use it)."""
+    return sep.join(f"{int(d)}: {p:.0%}" if p >= 0.01 else f"{int(d)}: {p:.1%}" for d, p in top3)
+
+
+def pairs_text(pairs: pd.DataFrame, n: int = 3) -> str:
+    """The ``n`` most frequent (true, predicted) pairs of :func:`confusion_pairs` as text,
+    ``"9 → 4, 6 → 0, 7 → 2"``, or ``"none"`` without errors (chapter 5)."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    top = pairs.head(n)
+    return ", ".join(f"{int(t)} → {int(p)}" for t, p in zip(top["true"], top["pred"])) or "none"
+
+
 def confusion_matrix_frame(frame: pd.DataFrame, normalize: str | None = None, labels: Sequence[int] = DIGITS) -> pd.DataFrame:
     """The confusion matrix as a labelled DataFrame: rows are true labels, columns predictions
     (introduced in chapter 5).

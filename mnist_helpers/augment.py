@@ -1,8 +1,9 @@
 """Mild augmentation with Keras preprocessing layers, in tf.data pipelines (chapter 4).
 
-Augmentation happens in exactly one place: :func:`make_train_dataset`. The evaluation pipeline,
-:func:`make_eval_dataset`, has no way to take an augmenter, so validation and test images are
-never augmented by accident.
+Training batches are augmented in exactly one place, :func:`make_train_dataset`; previews
+(:func:`augment_images`) and test-time augmentation (:func:`predict_tta`) use the same augmenter,
+:func:`build_augmenter`. The evaluation pipeline, :func:`make_eval_dataset`, has no way to take
+an augmenter, so validation and test images are never augmented by accident.
 """
 
 from __future__ import annotations
@@ -97,6 +98,11 @@ def build_augmenter(preset: str | AugmentPreset = "mild", seed: int | None = Non
     return keras.Sequential(steps, name="augment")
 
 
+def _check_batch_size(batch_size: int) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+
+
 def _check_prepared(x: np.ndarray, y: np.ndarray | None) -> None:
     if x.ndim != 4 or x.shape[1:] != (28, 28, 1) or x.dtype != np.float32:
         raise ValueError(
@@ -139,6 +145,7 @@ def make_train_dataset(
     import tensorflow as tf
 
     _check_prepared(x, y)
+    _check_batch_size(batch_size)
     augmenter = build_augmenter(augment, seed=seed)
     ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
@@ -157,6 +164,7 @@ def make_eval_dataset(x: np.ndarray, y: np.ndarray | None = None, batch_size: in
     import tensorflow as tf
 
     _check_prepared(x, y)
+    _check_batch_size(batch_size)
     ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 

@@ -15,6 +15,8 @@ import io
 import numpy as np
 import pandas as pd
 
+from mnist_helpers.analysis import format_top3
+
 #: The largest gallery :func:`gallery_html` produces, in bytes (UTF-8): 5 MB.
 MAX_GALLERY_BYTES = 5_000_000
 #: How large each 28 x 28 digit is drawn in the gallery, in CSS pixels (upscaled without blurring).
@@ -80,7 +82,7 @@ def _figure(row, image: np.ndarray) -> str:
     top3 = row.get("top3") if hasattr(row, "get") else None
     title = f"test index {int(row['index'])}: label {int(row['true'])}, predicted {int(row['pred'])}"
     if isinstance(top3, (list, tuple)) and top3:
-        title += "; top 3: " + ", ".join(f"{int(d)} {p:.1%}" for d, p in top3)
+        title += "; top 3: " + format_top3(top3)
     return (
         f'<figure class="mnist-gallery-item"><img src="{png_data_uri(image)}" width="{DISPLAY_PIXELS}" '
         f'height="{DISPLAY_PIXELS}" style="image-rendering: pixelated" alt="{html.escape(title)}" '

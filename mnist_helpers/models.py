@@ -1,4 +1,5 @@
-"""Model builders: the dense baseline (chapter 2) and the compact CNN (chapter 3)."""
+"""Model builders: the dense baseline (a first check in chapter 1, the baseline of chapter 2) and the
+compact CNN (chapter 3)."""
 
 from __future__ import annotations
 
@@ -63,14 +64,19 @@ def build_cnn(
         Convolutions in each block (1 or 2 in this book).
     pool_first : bool
         Pool right after a block's last convolution, before its batch normalization and ReLU.
-        ReLU commutes with max pooling, so only the normalization statistics change, and the
-        normalization and ReLU touch a quarter of the values, so a training step is cheaper
+        Max pooling commutes with ReLU and with any increasing per-channel map, so the block
+        changes only in its normalization statistics and in channels whose learned normalization
+        scale turns negative (there pooling first keeps the maximum where the other order keeps
+        the minimum). The normalization and ReLU touch a quarter of the values, so a training step
+        is cheaper
         (chapter 3; ``python -m benchmarks.epoch_speed --variants`` times it on your machine).
     """
     _check_rate(dropout)
     _check_rate(dense_dropout)
     if convs_per_block < 1:
         raise ValueError(f"convs_per_block must be at least 1, got {convs_per_block}")
+    if int(dense_units) < 1:
+        raise ValueError(f"dense_units must be a positive int, got {dense_units!r}")
     if not filters or any(int(f) < 1 for f in filters):
         raise ValueError(f"filters must be a non-empty sequence of positive ints, got {filters!r}")
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")

@@ -1,8 +1,9 @@
 """The results record: one entry per trained model, per profile (introduced in chapter 2).
 
 Entries live in ``results.jsonl`` inside the profile's artifacts folder, so smoke entries never mix
-with full ones. Re-running a chapter appends again; :func:`read_results` keeps the newest entry of
-each (chapter, model, seed).
+with full ones. Each chapter calls :func:`clear_chapter` before it records, so its entries are the
+ones of its last run (a model that a run no longer records does not linger); :func:`read_results`
+keeps the newest entry of each (chapter, model, seed).
 """
 
 from __future__ import annotations
@@ -24,6 +25,20 @@ COLUMNS = [
 def results_path(profile: Profile | None = None) -> Path:
     """The record file of a profile."""
     return artifacts_dir(profile) / "results.jsonl"
+
+
+def clear_chapter(chapter: int, profile: Profile | None = None) -> int:
+    """Remove a chapter's entries from the profile's record and return how many there were
+    (chapters 2-6 call it before they record). Without it, an entry that a later run no longer
+    writes (a test-time augmentation row, say, once validation decides against it) would stay in
+    the results table."""
+    path = results_path(profile)
+    if not path.exists():
+        return 0
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    kept = [line for line in lines if json.loads(line)["chapter"] != int(chapter)]
+    path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    return len(lines) - len(kept)
 
 
 def record_result(
@@ -48,11 +63,11 @@ def record_result(
     for label, value in (("val_accuracy", val_accuracy), ("test_accuracy", test_accuracy)):
         if label == "val_accuracy" and value is None:
             continue
-        if not 0.0 <= float(value) <= 1.0:
+        if value is None or not 0.0 <= float(value) <= 1.0:
             raise ValueError(f"{label} must be a fraction in [0, 1], got {value}")
     entry = {
         "chapter": int(chapter), "model": str(model), "params": int(params), "epochs": int(epochs),
-        "train_seconds": round(float(train_seconds), 1),
+        "train_seconds": float(train_seconds),
         "val_accuracy": None if val_accuracy is None else float(val_accuracy),
         "test_accuracy": float(test_accuracy), "seed": int(seed), "profile": profile.name,
         "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra,
@@ -112,12 +127,16 @@ def record_ensemble(
     )
 
 
-def read_results(profile: Profile | None = None) -> pd.DataFrame:
-    """All entries of a profile as a DataFrame, the newest per (chapter, model, seed), sorted by chapter."""
+def read_results(profile: Profile | None = None, up_to_chapter: int | None = None) -> pd.DataFrame:
+    """All entries of a profile as a DataFrame, the newest per (chapter, model, seed), sorted by
+    chapter; with ``up_to_chapter``, only the entries of that chapter and the ones before it (what
+    a reader has met so far, whatever a build of later chapters has recorded)."""
     path = results_path(profile)
     if not path.exists():
         return pd.DataFrame(columns=COLUMNS)
     frame = pd.read_json(path, lines=True)
+    if up_to_chapter is not None:
+        frame = frame[frame["chapter"] <= int(up_to_chapter)]
     frame = frame.drop_duplicates(subset=["chapter", "model", "seed"], keep="last")
     return frame.sort_values(["chapter", "recorded_at"]).reset_index(drop=True)
 

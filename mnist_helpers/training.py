@@ -116,7 +116,7 @@ def fit(
     profile: Profile | None = None,
     verbose: int | str | None = None,
 ) -> FitResult:
-    """Fit ``model`` for at most ``epochs`` (capped by the profile) and time it (chapter 2).
+    """Fit ``model`` for at most ``epochs`` (capped by the profile) and time it (introduced in chapter 1).
 
     Parameters
     ----------
@@ -155,7 +155,7 @@ def fit(
 
 
 def history_frame(history) -> pd.DataFrame:
-    """A Keras ``History`` (or its ``.history`` dict) as a tidy DataFrame (chapter 2).
+    """A Keras ``History`` (or its ``.history`` dict) as a tidy DataFrame (introduced in chapter 1).
 
     Columns: ``epoch`` (from 1), ``metric`` (``accuracy``, ``loss``, ``learning_rate``...),
     ``split`` (``train`` or ``validation``; ``train`` for the learning rate) and ``value``.
@@ -193,7 +193,7 @@ def train_or_load(
     profile: Profile | None = None,
 ):
     """Load the saved model ``name`` if it was trained with this ``config`` and profile, else call
-    ``train_fn()`` (which returns ``(model, fit_result)``), save both and return them (chapter 4).
+    ``train_fn()`` (which returns ``(model, fit_result)``), save both and return them (introduced in chapter 3).
 
     The model is saved as ``<artifacts>/<name>.keras`` beside ``<name>.json`` that holds the
     configuration, the profile, the history and the training seconds. A missing file, another

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from mnist_helpers.analysis import aligned_images, confusion_pairs
+from mnist_helpers.analysis import aligned_images, confusion_pairs, format_top3
 from mnist_helpers.gallery import digit_png
 
 #: The dropdown value that selects every misclassified image.
@@ -198,7 +198,7 @@ class MisclassificationBrowser:
                  f"confidence {row['confidence']:.1%}"]
         top3 = self.top3(position)
         if top3:
-            lines.append(" · ".join(f"{d}: {p:.0%}" if p >= 0.01 else f"{d}: {p:.1%}" for d, p in top3))
+            lines.append(format_top3(top3, sep=" · "))
         return '<div style="font-size: 11px; line-height: 1.3">' + "<br>".join(lines) + "</div>"
 
     def _tile(self, position: int):

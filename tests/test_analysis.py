@@ -200,8 +200,6 @@ def test_categorize_errors_thresholds_are_the_documented_constants():
     assert analysis.LABEL_NOISE_P_TRUE == 0.05
     assert analysis.AMBIGUOUS_MARGIN == 0.5
     doc = categorize_errors.__doc__
-    import re
-
     for value in ("0.9", "0.05", "0.5"):
         assert re.search(rf"(?<![\d.]){re.escape(value)}(?![\d])", doc), value
 
@@ -292,3 +290,16 @@ def test_gallery_empty_and_mismatched_inputs():
     assert "No misclassified digits" in page and "<details" not in page
     with pytest.raises(ValueError, match=r"shape \(10, 28, 28\).*got shape \(9, 28, 28\)"):
         gallery_html(frame, np.zeros((9, 28, 28), np.uint8))
+
+
+def test_format_top3_and_pairs_text():
+    from mnist_helpers.analysis import format_top3, pairs_text
+
+    assert format_top3([(7, 0.62), (1, 0.3), (2, 0.004)]) == "7: 62%, 1: 30%, 2: 0.4%"
+    assert format_top3([(7, 0.62), (1, 0.3)], sep=" · ") == "7: 62% · 1: 30%"
+    frame = predictions_frame(np.eye(10)[[4, 4, 0, 2]] * 0.9 + 0.01, np.array([9, 9, 6, 2]))
+    pairs = confusion_pairs(frame)
+    assert pairs_text(pairs) == "9 → 4, 6 → 0" and pairs_text(pairs, n=1) == "9 → 4"
+    assert pairs_text(confusion_pairs(frame[frame["correct"]])) == "none"
+    with pytest.raises(ValueError, match="at least 1, got 0"):
+        pairs_text(pairs, n=0)

@@ -203,3 +203,29 @@ def test_seed_models_and_their_ensemble_are_recorded_with_summed_costs(artifacts
     assert len(read_results(smoke)) == 5
     with pytest.raises(ValueError, match="at least one"):
         record_ensemble(6, "empty", [], 0.9, None, profile=smoke)
+
+
+def test_clear_chapter_forgets_a_chapters_old_rows_and_read_results_stops_at_a_chapter(artifacts):
+    from mnist_helpers.results import clear_chapter
+
+    smoke = get_profile("smoke")
+    record_result(2, "dense", 10, 1, 1.0, 0.9, 0.9, seed=0, profile=smoke)
+    record_result(4, "cnn", 10, 1, 1.0, 0.98, 0.97, seed=4, profile=smoke)
+    record_result(4, "cnn + TTA", 10, 1, 1.0, 0.99, 0.98, seed=4, profile=smoke)
+    record_result(6, "ensemble", 30, 3, 3.0, 0.99, 0.99, seed=4, profile=smoke)
+    assert read_results(smoke, up_to_chapter=4)["model"].tolist() == ["dense", "cnn", "cnn + TTA"]
+    assert clear_chapter(4, profile=smoke) == 2
+    record_result(4, "cnn", 10, 1, 1.0, 0.98, 0.97, seed=4, profile=smoke)  # this run chose no TTA
+    assert read_results(smoke)["model"].tolist() == ["dense", "cnn", "ensemble"]
+    assert clear_chapter(3, profile=smoke) == 0
+    with pytest.raises(ValueError, match="test_accuracy must be a fraction in \\[0, 1\\], got None"):
+        record_result(4, "cnn", 10, 1, 1.0, 0.98, None, seed=4, profile=smoke)
+
+
+def test_pipelines_refuse_a_batch_size_that_is_not_a_positive_int():
+    x, y = _images(4)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="batch_size must be a positive int"):
+            make_train_dataset(x, y, batch_size=bad, augment="none")
+        with pytest.raises(ValueError, match="batch_size must be a positive int"):
+            make_eval_dataset(x, y, batch_size=bad)

@@ -40,7 +40,8 @@ def test_cnn_pool_first_normalizes_pooled_maps_with_the_same_parameters():
     assert norms[1].output.shape[1:3] == (14, 14)
 
 
-@pytest.mark.parametrize("kwargs, match", [({"dropout": 1.0}, "dropout"), ({"filters": ()}, "filters"), ({"convs_per_block": 0}, "convs_per_block")])
+@pytest.mark.parametrize("kwargs, match", [({"dropout": 1.0}, "dropout"), ({"filters": ()}, "filters"), ({"convs_per_block": 0}, "convs_per_block"),
+                                           ({"dense_units": 0}, "dense_units must be a positive int, got 0")])
 def test_cnn_rejects_bad_config(kwargs, match):
     with pytest.raises(ValueError, match=match):
         build_cnn(**kwargs)
