@@ -63,6 +63,7 @@ from mnist_helpers.config import PROFILES, Profile, artifacts_dir, get_profile  
 from mnist_helpers.data import load_splits  # noqa: E402
 from mnist_helpers.recipes import CHAPTER4_BEST, REFIT_NAME, refit  # noqa: E402
 from mnist_helpers.stats import (  # noqa: E402
+    accuracy,
     binomial_interval,
     choose_tta,
     ensemble_average,
@@ -443,10 +444,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 seed=seed, epochs=result.epochs,
                 best_epoch=best_epoch(result.history, monitor) if monitor in result.history else result.epochs,
                 train_seconds=result.seconds,
-                val_accuracy=float(np.mean(val_p.argmax(axis=1) == y_val)),
-                test_accuracy=float(np.mean(test_p.argmax(axis=1) == y_test)),
+                val_accuracy=accuracy(val_p, y_val),
+                test_accuracy=accuracy(test_p, y_test),
                 cores_busy=result.extra.get("cores_busy"),
-                val_accuracy_tta=float(np.mean(val_p_tta.argmax(axis=1) == y_val)),
+                val_accuracy_tta=accuracy(val_p_tta, y_val),
                 loaded=loaded,
             )
             runs.append(run)
@@ -467,7 +468,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if tta_single or tta_ensemble:
         test_probs_tta = [predict_tta(m, x_test, copies=TTA_COPIES) for m in models]
     if tta_single:
-        runs = [replace(r, test_accuracy_tta=float(np.mean(p.argmax(axis=1) == y_test)))
+        runs = [replace(r, test_accuracy_tta=accuracy(p, y_test))
                 for r, p in zip(runs, test_probs_tta)]
         print("the seeds again, scored on test with test-time augmentation too:", flush=True)
         for run in runs:
@@ -538,16 +539,16 @@ def _refit(args: argparse.Namespace, seeds: Sequence[int], splits, profile: Prof
                 augmented.append(predict_tta(model, x_test, copies=TTA_COPIES))
             run = RefitRun(
                 seed=seed, n_train=n_train, epochs=result.epochs, train_seconds=result.seconds,
-                test_accuracy=float(np.mean(plain[-1].argmax(axis=1) == y_test)),
+                test_accuracy=accuracy(plain[-1], y_test),
                 cores_busy=result.extra.get("cores_busy"),
-                test_accuracy_tta=float(np.mean(augmented[-1].argmax(axis=1) == y_test)) if choice.single else None,
+                test_accuracy_tta=accuracy(augmented[-1], y_test) if choice.single else None,
                 loaded=loaded,
             )
             runs.append(run)
             print(format_refit_line(run) + (f" | saved {name}.keras" if save and not loaded else ""), flush=True)
     refit_test = ensemble_average(augmented if choice.ensemble else plain).argmax(axis=1)
-    accuracy = float(np.mean(refit_test == y_test))
-    print(format_summary(runs, accuracy, choice.ensemble, label="refit on training + validation images, "), flush=True)
+    refit_accuracy = float(np.mean(refit_test == y_test))
+    print(format_summary(runs, refit_accuracy, choice.ensemble, label="refit on training + validation images, "), flush=True)
     counts = fixed_and_broken(y_test, ensemble_test, refit_test)
     comparison = mcnemar(y_test, ensemble_test, refit_test).as_dict()
     interval = binomial_interval(int(np.sum(refit_test == y_test)), len(y_test))
@@ -557,7 +558,7 @@ def _refit(args: argparse.Namespace, seeds: Sequence[int], splits, profile: Prof
         "test_accuracy": seed_summary([r.test_accuracy for r in runs]),
         "test_accuracy_tta": seed_summary([r.test_accuracy_tta for r in runs]) if choice.single else None,
         "train_seconds": seed_summary([r.train_seconds for r in runs]),
-        "ensemble": {"test_accuracy": accuracy, "tta": choice.ensemble, "test_interval_95": list(interval),
+        "ensemble": {"test_accuracy": refit_accuracy, "tta": choice.ensemble, "test_interval_95": list(interval),
                      "vs_ensemble": {**counts, "mcnemar": comparison}},
     }
 

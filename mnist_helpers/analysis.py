@@ -157,7 +157,7 @@ def confusion_pairs(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def format_top3(top3: Sequence[tuple[int, float]], sep: str = ", ") -> str:
-    """A frame's ``top3`` entry as text, ``"7: 62%, 1: 30%, 2: 4.0%"`` style: whole percents, one
+    """A frame's ``top3`` entry as text, ``"7: 62%, 1: 30%, 2: 0.4%"`` style: whole percents, one
     decimal below 1% (chapter 5; the error table, the widget's captions and the gallery use it)."""
     return sep.join(f"{int(d)}: {p:.0%}" if p >= 0.01 else f"{int(d)}: {p:.1%}" for d, p in top3)
 

@@ -218,6 +218,20 @@ def mcnemar(y_true, pred_a, pred_b, exact_threshold: int = EXACT_THRESHOLD) -> M
     return McNemarResult(b=b, c=c, statistic=float(statistic), p_value=float(chi2.sf(statistic, df=1)), test="chi2")
 
 
+def accuracy(probs: np.ndarray, y_true) -> float:
+    """The accuracy of softmax outputs ``probs`` (shape (N, K)) against integer labels ``y_true``,
+    with ``sklearn.metrics.accuracy_score`` (chapter 6; the benchmark and ``choose_tta`` use it)."""
+    from sklearn.metrics import accuracy_score
+
+    return float(accuracy_score(_labels("y_true", y_true), np.asarray(probs).argmax(axis=1)))
+
+
+def accuracies(probs_by_key: dict, y_true) -> dict:
+    """:func:`accuracy` of each entry of ``probs_by_key`` (for example seed -> softmax outputs),
+    in a dict with the same keys (chapter 6)."""
+    return {key: accuracy(probs, y_true) for key, probs in probs_by_key.items()}
+
+
 def seed_summary(accuracies: Sequence[float] | np.ndarray) -> dict[str, float | int]:
     """Mean, spread and range of one recipe's accuracy over several seeds (introduced in chapter 6).
 
@@ -351,17 +365,14 @@ def choose_tta(y_val, plain: Sequence[np.ndarray], tta: Sequence[np.ndarray]) ->
         If the two sequences hold different numbers of models, or an output does not match
         ``y_val`` (see :func:`ensemble_average` for the checks on the outputs).
     """
-    from sklearn.metrics import accuracy_score
-
     if len(plain) != len(tta) or not plain:
         raise ValueError(f"expected the same number (at least one) of plain and TTA outputs, got {len(plain)} and {len(tta)}")
     y_val = _labels("y_val", y_val)
     ensemble_plain, ensemble_tta = ensemble_average(plain), ensemble_average(tta)
     _same_length(y_val=y_val, outputs=ensemble_plain, tta_outputs=ensemble_tta)
-    accuracy = lambda probs: float(accuracy_score(y_val, np.asarray(probs).argmax(axis=1)))  # noqa: E731
-    val_plain = float(np.mean([accuracy(p) for p in plain]))
-    val_tta = float(np.mean([accuracy(p) for p in tta]))
-    ensemble_val_plain, ensemble_val_tta = accuracy(ensemble_plain), accuracy(ensemble_tta)
+    val_plain = float(np.mean([accuracy(p, y_val) for p in plain]))
+    val_tta = float(np.mean([accuracy(p, y_val) for p in tta]))
+    ensemble_val_plain, ensemble_val_tta = accuracy(ensemble_plain, y_val), accuracy(ensemble_tta, y_val)
     return TTAChoice(val_plain, val_tta, val_tta > val_plain, ensemble_val_plain, ensemble_val_tta,
                      ensemble_val_tta > ensemble_val_plain)
 

@@ -227,3 +227,14 @@ def test_beats_on_validation_needs_a_better_ensemble_and_no_worse_single_models(
     assert beats_on_validation(TTAChoice(0.9970, 0.9960, False, 0.9964, 0.9950, False), incumbent)
     with pytest.raises(ValueError, match="TTAChoice"):
         beats_on_validation({"ensemble_val": 1.0}, incumbent)
+
+
+def test_accuracy_and_accuracies_of_softmax_outputs():
+    from mnist_helpers.stats import accuracies, accuracy
+
+    probs = np.eye(3)[[0, 1, 2, 1]]
+    y = np.array([0, 1, 2, 2])
+    assert accuracy(probs, y) == 0.75
+    assert accuracies({4: probs, 5: np.eye(3)[y]}, y) == {4: 0.75, 5: 1.0}
+    with pytest.raises(ValueError, match="1-D array of class labels"):
+        accuracy(probs, probs)
