@@ -90,7 +90,7 @@ def record_seed_models(
 
     Parameters
     ----------
-    runs : sequence of (seed, model, FitResult, loaded)
+    runs : sequence of recipes.SeedRun
         As ``recipes.seed_runs`` returns them.
     test_accuracy, val_accuracy : mappings from seed to accuracy
         ``val_accuracy`` is ``None`` for refit models, which have no validation set left.
@@ -99,11 +99,11 @@ def record_seed_models(
         augmentation.
     """
     return [
-        record_result(chapter=chapter, model=f"{label}, seed {seed}{suffix}", params=model.count_params(),
-                      epochs=result.epochs, train_seconds=result.seconds,
-                      val_accuracy=None if val_accuracy is None else val_accuracy[seed],
-                      test_accuracy=test_accuracy[seed], seed=seed, profile=profile)
-        for seed, model, result, _ in runs
+        record_result(chapter=chapter, model=f"{label}, seed {run.seed}{suffix}", params=run.model.count_params(),
+                      epochs=run.result.epochs, train_seconds=run.result.seconds,
+                      val_accuracy=None if val_accuracy is None else val_accuracy[run.seed],
+                      test_accuracy=test_accuracy[run.seed], seed=run.seed, profile=profile)
+        for run in runs
     ]
 
 
@@ -115,15 +115,15 @@ def record_ensemble(
     val_accuracy: float | None,
     profile: Profile | None = None,
 ) -> dict:
-    """Record the ensemble of the seed models ``runs`` (as ``recipes.seed_runs`` returns them) under
+    """Record the ensemble of the seed models ``runs`` (``recipes.SeedRun``, as ``seed_runs`` returns them) under
     ``name`` (chapter 6): its parameters, epochs and training seconds are its members' summed, its
     seed is the first member's; ``val_accuracy`` is ``None`` for an ensemble of refit models."""
     if not runs:
         raise ValueError("expected the seed runs of at least one model, got none")
     return record_result(
-        chapter=chapter, model=name, params=sum(model.count_params() for _, model, _, _ in runs),
-        epochs=sum(result.epochs for _, _, result, _ in runs), train_seconds=sum(result.seconds for _, _, result, _ in runs),
-        val_accuracy=val_accuracy, test_accuracy=test_accuracy, seed=runs[0][0], profile=profile,
+        chapter=chapter, model=name, params=sum(run.model.count_params() for run in runs),
+        epochs=sum(run.result.epochs for run in runs), train_seconds=sum(run.result.seconds for run in runs),
+        val_accuracy=val_accuracy, test_accuracy=test_accuracy, seed=runs[0].seed, profile=profile,
     )
 
 
