@@ -1,4 +1,4 @@
-"""The run profile and where the book keeps its artifacts (introduced in chapter 0).
+"""The run profile and where the book keeps its artifacts (chapter 1).
 
 The profile is read from one place, the ``MNIST_PROFILE`` environment variable:
 
@@ -14,6 +14,9 @@ from pathlib import Path
 
 PROFILE_ENV = "MNIST_PROFILE"
 ARTIFACTS_ENV = "MNIST_ARTIFACTS_DIR"
+
+#: The distributions whose versions open every chapter.
+PACKAGES = ("tensorflow", "keras", "numpy", "pandas", "scikit-learn", "seaborn", "matplotlib", "ipywidgets", "mnist_helpers")
 
 
 @dataclass(frozen=True)
@@ -74,39 +77,34 @@ def get_profile(name: str | None = None) -> Profile:
     return PROFILES[key]
 
 
-def project_root(start: Path | None = None) -> Path:
-    """The book's top folder: the first parent of ``start`` (default: the working folder)
-    that holds ``_toc.yml``; the working folder itself if there is none."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "_toc.yml").is_file():
-            return folder
-    return here
-
-
 def artifacts_dir(profile: Profile | None = None) -> Path:
-    """The git-ignored folder where a profile's results and saved models live.
+    """The git-ignored folder where a profile's results and saved models live, created if needed.
 
-    ``$MNIST_ARTIFACTS_DIR/<profile>`` if that variable is set, else
-    ``<project root>/_build/artifacts/<profile>``. Profiles never share a folder, so smoke
-    numbers never mix with full ones. The folder is created if needed.
+    ``$MNIST_ARTIFACTS_DIR/<profile>`` if that variable is set, else ``<book>/_build/artifacts/<profile>``,
+    where ``<book>`` is the first parent of the working folder that holds ``_toc.yml`` (the working
+    folder itself if none does). Profiles never share a folder, so smoke numbers never mix with full ones.
     """
     profile = profile or get_profile()
     base = os.environ.get(ARTIFACTS_ENV)
-    root = Path(base) if base else project_root() / "_build" / "artifacts"
+    if base:
+        root = Path(base)
+    else:
+        here = Path.cwd().resolve()
+        book = next((folder for folder in (here, *here.parents) if (folder / "_toc.yml").is_file()), here)
+        root = book / "_build" / "artifacts"
     folder = root / profile.name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
 def package_versions() -> dict[str, str]:
-    """Versions of Python and the packages the book depends on, for the collapsed cell that opens
-    every chapter."""
+    """Versions of Python and of :data:`PACKAGES` (``"not installed"`` for a missing one), for the
+    collapsed cell that opens every chapter."""
     import importlib.metadata as md
     import platform
 
     versions = {"python": platform.python_version()}
-    for name in ("tensorflow", "keras", "numpy", "pandas", "scikit-learn", "seaborn", "matplotlib", "ipywidgets", "mnist_helpers"):
+    for name in PACKAGES:
         try:
             versions[name] = md.version(name)
         except md.PackageNotFoundError:

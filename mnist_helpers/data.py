@@ -1,4 +1,4 @@
-"""Reading MNIST from the four original IDX files, verified, and preparing it (chapter 0 and 1).
+"""Reading MNIST from the four original IDX files, verified, and cutting the book's split (chapter 1).
 
 ``load_mnist`` looks for the files in ``data_dir``, else in ``$MNIST_DATA_DIR``, else in the
 Keras cache folder (``~/.keras/datasets/mnist``), where it downloads what is missing. Every file
@@ -14,8 +14,8 @@ import struct
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,9 +40,8 @@ MIRRORS: list[str] = [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
 ]
 
-TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS = MNIST_SHA256
-
-_IDX_DTYPES = {0x08: np.uint8}
+#: The seed of the book's train / validation split (and of the smoke profile's subsets).
+SPLIT_SEED = 20251126
 
 
 class MNISTDataError(ValueError):
@@ -70,7 +69,7 @@ def verify_file(path: Path, expected_sha256: str) -> None:
 
 
 def read_idx(path: Path | str) -> np.ndarray:
-    """Parse one gzip-compressed IDX file into a NumPy array.
+    """Parse one gzip-compressed IDX file of unsigned bytes into a NumPy array.
 
     Checks the magic number (two zero bytes, the type code 0x08 for unsigned bytes, the number
     of dimensions) and that the dimensions match the number of bytes that follow.
@@ -87,7 +86,7 @@ def read_idx(path: Path | str) -> np.ndarray:
     if len(raw) < 4:
         raise MNISTDataError(f"{path.name}: {len(raw)} bytes after decompression, too short for an IDX header.")
     zero, type_code, ndim = struct.unpack(">HBB", raw[:4])
-    if zero != 0 or type_code not in _IDX_DTYPES or ndim < 1:
+    if zero != 0 or type_code != 0x08 or ndim < 1:
         raise MNISTDataError(
             f"{path.name}: wrong IDX magic number 0x{raw[:4].hex()}; expected 0x00000801 (labels) "
             f"or 0x00000803 (images)."
@@ -102,7 +101,7 @@ def read_idx(path: Path | str) -> np.ndarray:
         raise MNISTDataError(
             f"{path.name}: the IDX header says shape {dims} ({expected} bytes) but {body} bytes follow."
         )
-    return np.frombuffer(raw, dtype=_IDX_DTYPES[type_code], offset=header_end).reshape(dims).copy()
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_end).reshape(dims).copy()
 
 
 def default_cache_dir() -> Path:
@@ -144,39 +143,25 @@ def _download(name: str, sha256: str, cache_dir: Path, mirrors: Sequence[str]) -
     )
 
 
-def locate_files(
-    data_dir: Path | str | None = None,
-    checksums: Mapping[str, str] | None = None,
-    mirrors: Sequence[str] | None = None,
-) -> dict[str, Path]:
-    """Find (or download) and verify each file; return their paths by name.
-
-    A folder given as ``data_dir`` or ``$MNIST_DATA_DIR`` must hold every file; only the cache
-    folder is filled by downloading.
-    """
-    checksums = dict(MNIST_SHA256 if checksums is None else checksums)
-    mirrors = MIRRORS if mirrors is None else mirrors
+def _locate(name: str, sha256: str, data_dir: Path | str | None, mirrors: Sequence[str]) -> Path:
+    """The verified path of one file. A folder given as ``data_dir`` or ``$MNIST_DATA_DIR`` must
+    hold it; only the cache folder is filled by downloading."""
     explicit = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV) or None
-    paths: dict[str, Path] = {}
-    for name, sha256 in checksums.items():
-        if explicit is not None:
-            folder = Path(explicit).expanduser()
-            path = folder / name
-            if not path.is_file():
-                source = "data_dir" if data_dir is not None else DATA_DIR_ENV
-                raise MNISTDataError(
-                    f"{name}: missing from {folder} (given by {source}). Put the four original MNIST "
-                    f"files there, or unset {DATA_DIR_ENV} so load_mnist downloads them into "
-                    f"{default_cache_dir()}."
-                )
-        else:
-            folder = default_cache_dir()
-            path = folder / name
-            if not path.is_file():
-                path = _download(name, sha256, folder, mirrors)
-        verify_file(path, sha256)
-        paths[name] = path
-    return paths
+    if explicit is not None:
+        path = Path(explicit).expanduser() / name
+        if not path.is_file():
+            source = "data_dir" if data_dir is not None else DATA_DIR_ENV
+            raise MNISTDataError(
+                f"{name}: missing from {path.parent} (given by {source}). Put the four original MNIST "
+                f"files there, or unset {DATA_DIR_ENV} so load_mnist downloads them into "
+                f"{default_cache_dir()}."
+            )
+    else:
+        path = default_cache_dir() / name
+        if not path.is_file():
+            path = _download(name, sha256, default_cache_dir(), mirrors)
+    verify_file(path, sha256)
+    return path
 
 
 def load_mnist(
@@ -185,7 +170,7 @@ def load_mnist(
     checksums: Mapping[str, str] | None = None,
     mirrors: Sequence[str] | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """Load MNIST as ``(x_train, y_train), (x_test, y_test)``, uint8 arrays (introduced in chapter 0).
+    """Load MNIST as ``(x_train, y_train), (x_test, y_test)``, uint8 arrays (chapter 1).
 
     Parameters
     ----------
@@ -212,12 +197,10 @@ def load_mnist(
     checksums = dict(MNIST_SHA256 if checksums is None else checksums)
     if len(checksums) != 4:
         raise ValueError(f"checksums must name 4 files (train images, train labels, test images, test labels), got {len(checksums)}")
-    paths = locate_files(data_dir, checksums, mirrors)
+    mirrors = MIRRORS if mirrors is None else mirrors
     names = list(checksums)
-    arrays = [read_idx(paths[name]) for name in names]
-    for (images_name, labels_name), (images, labels) in zip(
-        [(names[0], names[1]), (names[2], names[3])], [(arrays[0], arrays[1]), (arrays[2], arrays[3])]
-    ):
+    arrays = [read_idx(_locate(name, checksums[name], data_dir, mirrors)) for name in names]
+    for images_name, labels_name, images, labels in [(*names[:2], *arrays[:2]), (*names[2:], *arrays[2:])]:
         if images.ndim != 3 or images.shape[1:] != (28, 28):
             raise MNISTDataError(f"{images_name}: expected images of shape (N, 28, 28), got {images.shape}")
         if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
@@ -274,36 +257,6 @@ def prepare(images: np.ndarray) -> np.ndarray:
     return (images.astype(np.float32) / 255.0)[..., None]
 
 
-def train_val_split(
-    x: np.ndarray, y: np.ndarray, val_size: int | float, seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Split training data into ``x_train, x_val, y_train, y_val``, stratified by label (chapter 1).
-
-    Only ever pass training data: the test set stays out of every decision.
-    """
-    from sklearn.model_selection import train_test_split
-
-    if len(x) != len(y):
-        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
-    x_train, x_val, y_train, y_val = train_test_split(
-        x, y, test_size=val_size, stratify=y, random_state=seed
-    )
-    return x_train, x_val, y_train, y_val
-
-
-def stratified_subset(x: np.ndarray, y: np.ndarray, size: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A stratified random subset of ``size`` items (all of them when ``size`` is None or too big),
-    in the original order."""
-    if size is None or size >= len(y):
-        return x, y
-    from sklearn.model_selection import train_test_split
-
-    index = np.arange(len(y))
-    keep, _ = train_test_split(index, train_size=size, stratify=y, random_state=seed)
-    keep = np.sort(keep)
-    return x[keep], y[keep]
-
-
 @dataclass(frozen=True)
 class Splits:
     """The book's fixed data split (raw uint8 images; call :func:`prepare` before training).
@@ -321,7 +274,12 @@ class Splits:
     profile: Profile
 
 
-SPLIT_SEED = 20251126
+def _stratified_pick(y: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """The sorted positions of a stratified random pick of ``size`` of the labels ``y``."""
+    from sklearn.model_selection import train_test_split
+
+    keep, _ = train_test_split(np.arange(len(y)), train_size=size, stratify=y, random_state=seed)
+    return np.sort(keep)
 
 
 def load_splits(
@@ -332,29 +290,42 @@ def load_splits(
 ) -> Splits:
     """Load MNIST and cut the book's train / validation / test split for a profile (chapter 1).
 
-    The validation set is carved from the 60,000 training images (stratified); the test set is the
-    original one, subsampled only under the smoke profile. Every chapter calls this, so every chapter
-    trains and validates on the same images. Pass ``mnist``, the result of :func:`load_mnist`, when
-    it is already loaded, so it is not read twice.
+    The validation set is carved from the 60,000 training images, stratified by digit; the test
+    set is the original one, subsampled (stratified) only when the profile asks for fewer images.
+    Every chapter calls this, so every chapter trains and validates on the same images. Pass
+    ``mnist``, the result of :func:`load_mnist`, when it is already loaded, so it is not read twice.
+
+    Raises
+    ------
+    ValueError
+        If the images and labels of ``mnist`` differ in length.
     """
+    from sklearn.model_selection import train_test_split
+
     profile = profile or get_profile()
     (x_all, y_all), (x_test, y_test) = mnist if mnist is not None else load_mnist(data_dir)
-    x_train, x_val, y_train, y_val = train_val_split(x_all, y_all, profile.n_val, seed)
-    x_train, y_train = stratified_subset(x_train, y_train, profile.n_train, seed)
+    for x, y in ((x_all, y_all), (x_test, y_test)):
+        if len(x) != len(y):
+            raise ValueError(f"expected as many labels as images, got {len(x)} images and {len(y)} labels")
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_all, y_all, test_size=profile.n_val, stratify=y_all, random_state=seed
+    )
+    if profile.n_train is not None and profile.n_train < len(y_train):
+        keep = _stratified_pick(y_train, profile.n_train, seed)
+        x_train, y_train = x_train[keep], y_train[keep]
     test_index = np.arange(len(y_test))
     if profile.n_test is not None and profile.n_test < len(y_test):
-        test_index, _ = stratified_subset(test_index, y_test, profile.n_test, seed)
+        test_index = _stratified_pick(y_test, profile.n_test, seed)
         x_test, y_test = x_test[test_index], y_test[test_index]
     return Splits(x_train, y_train, x_val, y_val, x_test, y_test, test_index, profile)
 
 
 def merge_validation(splits: Splits) -> Splits:
-    """The split of a final refit (chapter 6): the validation images join the training images.
+    """The split of a final refit: the validation images join the training images.
 
     Once every choice has been made on validation data, the chosen recipe can be trained again
-    on all the labelled training images (55,000 + 5,000 under the full profile). The validation
-    arrays of the result are empty, so nothing can be validated on images the model trained on;
-    the test set is unchanged.
+    on all the labelled training images. The validation arrays of the result are empty, so
+    nothing can be validated on images the model trained on; the test set is unchanged.
     """
     if len(splits.y_val) == 0:
         raise ValueError("expected a split with validation images to merge, got one whose validation set is already empty")
@@ -378,9 +349,8 @@ def check_pipeline(splits: Splits) -> "pd.DataFrame":
     def add(check: str, passed: bool, detail: str) -> None:
         rows.append({"check": check, "passed": bool(passed), "detail": detail})
 
-    prepared = {name: prepare(getattr(splits, f"x_{name}")) for name in ("train", "val", "test")}
-    for name, x in prepared.items():
-        y = getattr(splits, f"y_{name}")
+    for name in ("train", "val", "test"):
+        x, y = prepare(getattr(splits, f"x_{name}")), getattr(splits, f"y_{name}")
         add(f"{name}: shape (N, 28, 28, 1), float32", x.shape[1:] == (28, 28, 1) and x.dtype == np.float32,
             f"{x.shape} {x.dtype}")
         add(f"{name}: values in [0, 1], finite", bool(np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1),

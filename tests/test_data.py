@@ -7,7 +7,8 @@ import pytest
 
 from conftest import NAMES, idx_bytes, write_gz
 from mnist_helpers import data
-from mnist_helpers.data import MNISTDataError, load_mnist, prepare, read_idx, train_val_split
+from mnist_helpers.config import Profile, get_profile
+from mnist_helpers.data import MNISTDataError, Splits, load_mnist, load_splits, prepare, read_idx
 
 
 def test_loads_small_good_files(tiny_mnist):
@@ -84,6 +85,27 @@ def test_bad_file_in_loader_names_it_when_hash_is_right(tmp_path, tiny_mnist):
         load_mnist(folder, checksums=checksums)
 
 
+def test_loader_refuses_a_wrong_number_of_checksums(tiny_mnist):
+    folder, checksums, _ = tiny_mnist
+    with pytest.raises(ValueError, match="must name 4 files.*got 3"):
+        load_mnist(folder, checksums=dict(list(checksums.items())[:3]))
+
+
+@pytest.mark.parametrize(
+    "which, array, match",
+    [
+        (0, np.zeros((20, 28, 27), np.uint8), r"train-images.*\(N, 28, 28\), got \(20, 28, 27\)"),
+        (1, np.zeros(19, np.uint8), r"train-labels.*expected 20 labels"),
+        (3, np.full(10, 12, np.uint8), r"t10k-labels.*digits 0-9, found 12"),
+    ],
+)
+def test_loader_refuses_files_whose_contents_do_not_fit(tiny_mnist, which, array, match):
+    folder, checksums, _ = tiny_mnist
+    checksums[NAMES[which]] = write_gz(folder / NAMES[which], idx_bytes(array))
+    with pytest.raises(MNISTDataError, match=match):
+        load_mnist(folder, checksums=checksums)
+
+
 def test_download_path_with_file_mirror(tiny_mnist, tmp_path, monkeypatch):
     """The cache path downloads missing files with keras.utils.get_file; the first (dead) mirror
     fails, the second serves them; a corrupt download leaves nothing behind."""
@@ -130,19 +152,63 @@ def test_prepare_refuses(images, match):
         prepare(images)
 
 
+def _unique_mnist(n_train=3000, n_test=1000, seed=1):
+    """Synthetic MNIST whose images are all different (each encodes its own number)."""
+    rng = np.random.default_rng(seed)
+
+    def images(start, n):
+        codes = np.arange(start, start + n)
+        x = np.zeros((n, 28, 28), np.uint8)
+        x[:, 0, 0], x[:, 0, 1] = codes % 256, codes // 256
+        return x
+
+    y_train = rng.integers(0, 10, n_train).astype(np.uint8)
+    y_test = rng.integers(0, 10, n_test).astype(np.uint8)
+    return (images(0, n_train), y_train), (images(n_train, n_test), y_test)
+
+
+SMALL = Profile(name="small", n_train=1000, n_val=500, n_test=200, max_epochs=1)
+
+
+def _keys(x):
+    return {img.tobytes() for img in x}
+
+
+def test_split_sizes_are_the_profile_ones_and_parts_are_disjoint():
+    mnist = _unique_mnist()
+    s = load_splits(SMALL, mnist=mnist)
+    assert (len(s.y_train), len(s.y_val), len(s.y_test)) == (1000, 500, 200)
+    assert not _keys(s.x_train) & _keys(s.x_val)
+    assert _keys(s.x_train) | _keys(s.x_val) <= _keys(mnist[0][0])
+    np.testing.assert_array_equal(s.x_test, mnist[1][0][s.test_index])
+    np.testing.assert_array_equal(s.y_test, mnist[1][1][s.test_index])
+    assert np.all(np.diff(s.test_index) > 0)  # the test images keep their original order
+
+
 def test_split_is_stratified_and_reproducible():
-    rng = np.random.default_rng(1)
-    y = rng.integers(0, 10, 5000).astype(np.uint8)
-    x = np.arange(5000)
-    a = train_val_split(x, y, val_size=1000, seed=3)
-    b = train_val_split(x, y, val_size=1000, seed=3)
-    for left, right in zip(a, b):
-        np.testing.assert_array_equal(left, right)
-    x_train, x_val, y_train, y_val = a
-    assert len(x_val) == 1000 and not set(x_train) & set(x_val)
-    share_all = np.bincount(y, minlength=10) / len(y)
-    share_val = np.bincount(y_val, minlength=10) / len(y_val)
-    assert np.abs(share_all - share_val).max() < 0.005
+    mnist = _unique_mnist()
+    a, b = load_splits(SMALL, mnist=mnist), load_splits(SMALL, mnist=mnist)
+    for name in ("x_train", "y_train", "x_val", "y_val", "test_index"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert not np.array_equal(a.y_val, load_splits(SMALL, mnist=mnist, seed=2).y_val)
+    share = lambda y: np.bincount(y, minlength=10) / len(y)  # noqa: E731
+    for part in (a.y_train, a.y_val):
+        assert np.abs(share(part) - share(mnist[0][1])).max() < 0.01
+    assert np.abs(share(a.y_test) - share(mnist[1][1])).max() < 0.01
+
+
+def test_without_subsets_the_split_keeps_every_image():
+    mnist = _unique_mnist()
+    everything = Profile(name="all", n_train=None, n_val=500, n_test=None, max_epochs=None)
+    s = load_splits(everything, mnist=mnist)
+    assert len(s.y_train) + len(s.y_val) == 3000 and len(s.y_test) == 1000
+    np.testing.assert_array_equal(s.x_test, mnist[1][0])
+
+
+def test_split_refuses_labels_that_do_not_match_the_images():
+    (x, y), test = _unique_mnist()
+    with pytest.raises(ValueError, match="3000 images and 2999 labels"):
+        load_splits(SMALL, mnist=((x, y[:-1]), test))
 
 
 REAL = os.environ.get("MNIST_DATA_DIR")
@@ -163,18 +229,26 @@ def test_real_mnist_counts_and_first_labels():
 @pytest.mark.realdata
 @pytest.mark.skipif(not REAL, reason="set MNIST_DATA_DIR to the folder with the four original files")
 def test_smoke_splits_have_the_profile_sizes():
-    from mnist_helpers.config import get_profile
-
-    s = data.load_splits(get_profile("smoke"))
+    s = load_splits(get_profile("smoke"))
     assert (len(s.y_train), len(s.y_val), len(s.y_test)) == (2000, 500, 1000)
     assert np.array_equal(s.y_test, load_mnist()[1][1][s.test_index])
     assert min(np.bincount(s.y_val)) >= 45
 
 
-def _splits(x_val_from_train=False):
-    from mnist_helpers.config import get_profile
-    from mnist_helpers.data import Splits
+@pytest.mark.realdata
+@pytest.mark.skipif(not REAL, reason="set MNIST_DATA_DIR to the folder with the four original files")
+def test_full_split_is_the_one_the_saved_models_were_trained_on():
+    """The saved models of the full build and every number of the book depend on this exact split."""
+    import hashlib
 
+    s = load_splits(get_profile("full"))
+    digest = hashlib.sha256()
+    for array in (s.x_train, s.y_train, s.x_val, s.y_val, s.x_test, s.y_test, s.test_index):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    assert digest.hexdigest() == "ee35244e0cca813d2148501e126ee49973389c37f5a926fe8c17293824966fdf"
+
+
+def _splits(x_val_from_train=False):
     rng = np.random.default_rng(5)
     y = np.arange(200) % 10
     x = rng.integers(0, 256, (200, 28, 28), dtype=np.uint8)
@@ -207,10 +281,3 @@ def test_merge_validation_moves_the_validation_images_into_training():
     assert merged.x_test is splits.x_test and merged.profile == splits.profile
     with pytest.raises(ValueError, match="already empty"):
         data.merge_validation(merged)
-
-
-def test_package_versions_lists_the_stack():
-    from mnist_helpers.config import package_versions
-
-    versions = package_versions()
-    assert {"python", "tensorflow", "keras", "numpy", "mnist_helpers"} <= set(versions)
