@@ -1,4 +1,4 @@
-"""A kernel-free gallery of misclassified digits for the static book (introduced in chapter 5).
+"""A kernel-free gallery of misclassified digits for the static book (chapter 5).
 
 :func:`gallery_html` turns a predictions frame and the test images into one self-contained HTML
 string: one collapsible ``<details>`` group per (true, predicted) pair, with the digits inlined as
@@ -15,7 +15,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from mnist_helpers.analysis import format_top3
+from mnist_helpers.analysis import aligned_images, confusion_pairs, format_top3
 
 #: The largest gallery :func:`gallery_html` produces, in bytes (UTF-8): 5 MB.
 MAX_GALLERY_BYTES = 5_000_000
@@ -37,7 +37,7 @@ _CSS = f"""<style>
 
 
 def digit_png(image: np.ndarray, scale: int = 1, invert: bool = True) -> bytes:
-    """One 28 x 28 digit as PNG bytes (introduced in chapter 5).
+    """One 28 x 28 digit as PNG bytes (the gallery and the browser draw digits with it).
 
     Parameters
     ----------
@@ -69,22 +69,17 @@ def digit_png(image: np.ndarray, scale: int = 1, invert: bool = True) -> bytes:
     return buffer.getvalue()
 
 
-def png_data_uri(image: np.ndarray) -> str:
-    """A ``data:image/png;base64,...`` URI of one digit, for an ``<img src>`` (introduced in chapter 5)."""
-    return "data:image/png;base64," + base64.b64encode(digit_png(image)).decode("ascii")
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _figure(row, image: np.ndarray) -> str:
-    top3 = row.get("top3") if hasattr(row, "get") else None
-    title = f"test index {int(row['index'])}: label {int(row['true'])}, predicted {int(row['pred'])}"
-    if isinstance(top3, (list, tuple)) and top3:
-        title += "; top 3: " + format_top3(top3)
+    title = f"test index {int(row['index'])}: label {int(row['true'])}, predicted {int(row['predicted'])}"
+    if isinstance(row.get("top3"), (list, tuple)) and row["top3"]:
+        title += "; top 3: " + format_top3(row["top3"])
+    uri = "data:image/png;base64," + base64.b64encode(digit_png(image)).decode("ascii")
     return (
-        f'<figure class="mnist-gallery-item"><img src="{png_data_uri(image)}" width="{DISPLAY_PIXELS}" '
+        f'<figure class="mnist-gallery-item"><img src="{uri}" width="{DISPLAY_PIXELS}" '
         f'height="{DISPLAY_PIXELS}" style="image-rendering: pixelated" alt="{html.escape(title)}" '
         f'title="{html.escape(title)}"><figcaption>#{int(row["index"])}<br>conf {row["confidence"]:.1%}'
         f"</figcaption></figure>"
@@ -99,7 +94,7 @@ def gallery_html(
     max_bytes: int = MAX_GALLERY_BYTES,
     open_first: bool = False,
 ) -> str:
-    """A static HTML gallery of the misclassified digits, grouped by confusion (chapter 5).
+    """A static HTML gallery of the misclassified digits, grouped by confusion.
 
     The result is ``<div class="mnist-gallery">`` with a short note and, per (true, predicted)
     pair in order of frequency (:func:`mnist_helpers.analysis.confusion_pairs`), a
@@ -129,8 +124,6 @@ def gallery_html(
     ValueError
         If ``images`` does not match the frame, or the limits are not positive.
     """
-    from mnist_helpers.analysis import aligned_images, confusion_pairs
-
     images = aligned_images(frame, images)
     if max_per_group < 1 or (max_groups is not None and max_groups < 1):
         raise ValueError(f"max_per_group and max_groups must be at least 1, got {max_per_group} and {max_groups}")
@@ -138,7 +131,7 @@ def gallery_html(
         raise ValueError(f"max_bytes must leave room for the page structure (at least {len(_CSS) + _RESERVE + 500}), got {max_bytes}")
 
     rows = frame.reset_index(drop=True)
-    errors = rows[~rows["correct"]]
+    errors = rows[~rows["correct"]].sort_values(["confidence", "index"], ascending=[False, True])
     pairs = confusion_pairs(rows)
     shown_pairs = pairs if max_groups is None else pairs.head(max_groups)
 
@@ -147,9 +140,8 @@ def gallery_html(
     shown = 0
     budget_hit = False
     for number, pair in enumerate(shown_pairs.itertuples(index=False)):
-        members = errors[(errors["true"] == pair.true) & (errors["pred"] == pair.pred)]
-        members = members.sort_values(["confidence", "index"], ascending=[False, True]).head(max_per_group)
-        summary = f"true {pair.true} → predicted {pair.pred} ({_plural(int(pair.count), 'error')})"
+        members = errors[(errors["true"] == pair.true) & (errors["predicted"] == pair.predicted)].head(max_per_group)
+        summary = f"true {pair.true} → predicted {pair.predicted} ({_plural(int(pair.count), 'error')})"
         head = (f'<details class="mnist-gallery-group"{" open" if open_first and number == 0 else ""}>'
                 f"<summary>{html.escape(summary)}</summary><div class=\"mnist-gallery-items\">")
         tail = "</div></details>"

@@ -1,4 +1,4 @@
-"""A live browser of misclassified digits for Jupyter (introduced in chapter 5).
+"""A live browser of misclassified digits for Jupyter (chapter 5), and chapter 4's augmentation sliders.
 
 :class:`MisclassificationBrowser` needs a running kernel (Jupyter, JupyterLab, VS Code, Colab);
 the static book shows :func:`mnist_helpers.gallery.gallery_html` instead. All of its logic
@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from mnist_helpers.analysis import aligned_images, confusion_pairs, format_top3
+from mnist_helpers.analysis import aligned_images, check_frame, confusion_pairs, format_top3
 from mnist_helpers.gallery import digit_png
 
 #: The dropdown value that selects every misclassified image.
@@ -26,7 +26,7 @@ EMPTY_MESSAGE = "No misclassified images in this selection."
 
 
 class MisclassificationBrowser:
-    """Page through the misclassified test digits, one confusion at a time (introduced in chapter 5).
+    """Page through the misclassified test digits, one confusion at a time (chapter 5).
 
     A dropdown picks a (true, predicted) pair, or all errors, each with its count; a toggle sorts by
     the model's confidence; a grid shows ``per_page`` digits with their test index, confidence and
@@ -37,7 +37,8 @@ class MisclassificationBrowser:
     frame : pandas.DataFrame
         A predictions frame (:func:`mnist_helpers.analysis.predictions_frame`).
     images : array of shape (N, 28, 28)
-        The test images, row ``i`` belonging to row ``i`` of ``frame`` (positionally), uint8.
+        The test images, row ``i`` belonging to row ``i`` of ``frame`` (positionally): raw uint8
+        pixels or prepared floats in [0, 1].
     probs : array of shape (N, K), optional
         The predicted probabilities, for the top-3 line; default: the frame's ``top3`` column if
         it has one, else no top-3 line.
@@ -58,10 +59,7 @@ class MisclassificationBrowser:
                  per_page: int = 12, columns: int = 6, scale: int = 3) -> None:
         import ipywidgets as widgets
 
-        needed = ["index", "true", "pred", "confidence", "correct"]
-        missing = [c for c in needed if c not in frame.columns]
-        if missing:
-            raise ValueError(f"expected a predictions frame with columns {needed}; missing {missing}")
+        check_frame(frame)
         images = aligned_images(frame, images)
         if probs is not None:
             probs = np.asarray(probs)
@@ -82,7 +80,7 @@ class MisclassificationBrowser:
 
         options = [(f"all errors ({len(self._errors)})", ALL_ERRORS)] + [
             (f"true {t} → predicted {p} ({c})", (int(t), int(p)))
-            for t, p, c in zip(self.pairs["true"], self.pairs["pred"], self.pairs["count"])
+            for t, p, c in zip(self.pairs["true"], self.pairs["predicted"], self.pairs["count"])
         ]
         self.pair_dropdown = widgets.Dropdown(options=options, value=ALL_ERRORS, description="Confusion:",
                                               layout=widgets.Layout(width="320px"))
@@ -127,7 +125,7 @@ class MisclassificationBrowser:
         rows = self._errors
         pair = self.selected_pair
         if pair is not None:
-            rows = rows[(rows["true"] == pair[0]) & (rows["pred"] == pair[1])]
+            rows = rows[(rows["true"] == pair[0]) & (rows["predicted"] == pair[1])]
         return rows.sort_values(["confidence", "index"], ascending=[self.ascending, True], kind="stable")
 
     @property
@@ -148,18 +146,18 @@ class MisclassificationBrowser:
 
     # --- actions ------------------------------------------------------------------------------
 
-    def select(self, true: int | None, pred: int | None = None) -> None:
-        """Choose the pair (``true``, ``pred``), or all errors with ``select(None)``.
+    def select(self, true: int | None, predicted: int | None = None) -> None:
+        """Choose the pair (``true``, ``predicted``), or all errors with ``select(None)``.
 
         Raises
         ------
         ValueError
             If the pair is not among the model's confusions; the message lists the ones there are.
         """
-        value = ALL_ERRORS if true is None else (int(true), int(pred))
+        value = ALL_ERRORS if true is None else (int(true), int(predicted))
         valid = [v for _, v in self.pair_dropdown.options]
         if value not in valid:
-            raise ValueError(f"no errors with true {true} and predicted {pred}; expected one of {valid[1:] or 'none'}")
+            raise ValueError(f"no errors with true {true} and predicted {predicted}; expected one of {valid[1:] or 'none'}")
         self.pair_dropdown.value = value
 
     def go_to(self, page: int) -> None:
@@ -194,7 +192,7 @@ class MisclassificationBrowser:
     def caption(self, position: int) -> str:
         """The HTML caption of one digit: test index, label and answer, confidence, top 3."""
         row = self._rows.loc[position]
-        lines = [f"<b>#{int(row['index'])}</b> true {int(row['true'])} → {int(row['pred'])}",
+        lines = [f"<b>#{int(row['index'])}</b> true {int(row['true'])} → {int(row['predicted'])}",
                  f"confidence {row['confidence']:.1%}"]
         top3 = self.top3(position)
         if top3:
@@ -228,20 +226,13 @@ class MisclassificationBrowser:
         self.prev_button.disabled = self.page == 0
         self.next_button.disabled = self.page >= self.n_pages - 1
 
-    # --- display ------------------------------------------------------------------------------
-
-    def display(self) -> None:
-        """Show the browser in the current Jupyter output."""
-        from IPython.display import display
-
-        display(self.widget)
-
     def _repr_mimebundle_(self, **kwargs):
+        """Show the browser when it is the last expression of a Jupyter cell."""
         return self.widget._repr_mimebundle_(**kwargs)
 
 
 def augmentation_explorer(images: np.ndarray, seed: int = 0):
-    """Sliders for rotation and shift that re-augment ``images`` live (introduced in chapter 4).
+    """Sliders for rotation and shift that re-augment ``images`` live (chapter 4).
 
     Parameters
     ----------

@@ -1,5 +1,5 @@
-"""Chapter 5 helpers: predictions frame, confusions, per-class report, diagnosis, error categories,
-known label errors and the static gallery. Tiny synthetic data, fixed seeds, no training."""
+"""Chapter 5's plumbing: the predictions frame, its confusion pairs, the known label errors and the
+static gallery. Tiny synthetic data, fixed seeds, no training."""
 
 import json
 import re
@@ -8,22 +8,8 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import precision_recall_fscore_support
 
-from mnist_helpers import analysis
-from mnist_helpers.analysis import (
-    CATEGORIES,
-    accuracy_without,
-    categorize_errors,
-    confusion_matrix_frame,
-    confusion_pairs,
-    diagnose_fit,
-    known_label_errors,
-    known_label_errors_citation,
-    per_class_report,
-    plot_confusion,
-    predictions_frame,
-)
+from mnist_helpers.analysis import confusion_pairs, format_top3, known_label_errors, predictions_frame
 from mnist_helpers.gallery import MAX_GALLERY_BYTES, digit_png, gallery_html
 
 
@@ -56,9 +42,9 @@ def random_case(n=300, seed=0):
 def test_predictions_frame_columns_and_values():
     probs = one_hot_probs([{3: 0.7, 5: 0.2}, {1: 0.95}, {4: 0.5, 9: 0.45}])
     frame = predictions_frame(probs, np.array([3, 7, 9]), test_index=np.array([10, 20, 30]))
-    assert list(frame.columns) == ["index", "true", "pred", "confidence", "p_true", "margin", "second", "correct", "top3"]
+    assert list(frame.columns) == ["index", "true", "predicted", "confidence", "p_true", "margin", "second", "correct", "top3"]
     assert frame["index"].tolist() == [10, 20, 30]
-    assert frame["pred"].tolist() == [3, 1, 4]
+    assert frame["predicted"].tolist() == [3, 1, 4]
     assert frame["second"].tolist() == [5, 0, 9]  # ties among the rest go to the smallest digit
     assert frame["correct"].tolist() == [True, False, False]
     np.testing.assert_allclose(frame["confidence"], [0.7, 0.95, 0.5])
@@ -89,7 +75,7 @@ def test_predictions_frame_rejects_bad_shapes(probs, y, index, message):
         predictions_frame(probs, y, index)
 
 
-# --- confusions and per-class report -----------------------------------------------------------
+# --- confusion pairs ---------------------------------------------------------------------------
 
 def test_confusion_pairs_counts_and_order():
     # errors: (4, 9) three times, (7, 1) twice, (3, 5) and (2, 8) once each
@@ -97,9 +83,9 @@ def test_confusion_pairs_counts_and_order():
     preds = [9, 9, 9, 1, 1, 5, 8, 0, 1]
     probs = one_hot_probs([{p: 0.9} for p in preds])
     pairs = confusion_pairs(predictions_frame(probs, np.array(truth)))
-    assert list(pairs.columns) == ["true", "pred", "count", "share", "mean_confidence"]
-    assert list(zip(pairs["true"], pairs["pred"], pairs["count"])) == [(4, 9, 3), (7, 1, 2), (2, 8, 1), (3, 5, 1)]
-    assert pairs["share"].sum() == pytest.approx(1.0)
+    assert list(pairs.columns) == ["true", "predicted", "count", "mean_confidence"]
+    assert list(zip(pairs["true"], pairs["predicted"], pairs["count"])) == [(4, 9, 3), (7, 1, 2), (2, 8, 1), (3, 5, 1)]
+    np.testing.assert_allclose(pairs["mean_confidence"], 0.9)
 
 
 def test_confusion_pairs_empty_when_all_correct():
@@ -108,133 +94,19 @@ def test_confusion_pairs_empty_when_all_correct():
     assert pairs.empty and "count" in pairs.columns
 
 
-def test_confusion_matrix_frame_matches_counts():
-    probs, y, _ = random_case()
-    frame = predictions_frame(probs, y)
-    matrix = confusion_matrix_frame(frame)
-    assert matrix.shape == (10, 10) and matrix.to_numpy().sum() == len(frame)
-    assert np.trace(matrix.to_numpy()) == frame["correct"].sum()
-    np.testing.assert_allclose(confusion_matrix_frame(frame, normalize="true").sum(axis=1), 1.0)
-    with pytest.raises(ValueError, match="normalize must be"):
-        confusion_matrix_frame(frame, normalize="rows")
-
-
-def test_per_class_report_agrees_with_sklearn():
-    probs, y, _ = random_case(seed=3)
-    frame = predictions_frame(probs, y)
-    report = per_class_report(frame)
-    precision, recall, f1, support = precision_recall_fscore_support(y, probs.argmax(1), labels=range(10), zero_division=0)
-    np.testing.assert_allclose(report["precision"], precision)
-    np.testing.assert_allclose(report["recall"], recall)
-    np.testing.assert_allclose(report["f1"], f1)
-    np.testing.assert_array_equal(report["support"], support)
-    np.testing.assert_array_equal(report["errors"], support - np.round(recall * support).astype(int))
-    assert report.index.name == "digit" and report.index.tolist() == list(range(10))
-
-
-@pytest.mark.parametrize("errors_only", [False, True])
-def test_plot_confusion_returns_axes(errors_only):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    probs, y, _ = random_case(seed=1)
-    fig, ax = plt.subplots()
-    assert plot_confusion(predictions_frame(probs, y), errors_only=errors_only, ax=ax) is ax
-    plt.close(fig)
-
-
-# --- diagnosis ----------------------------------------------------------------------------------
-
-@pytest.mark.parametrize(
-    "train, val, expected",
-    [
-        (0.95, 0.94, "underfitting"),
-        (0.985, 0.96, "underfitting"),  # both low: fix the fit first
-        (0.999, 0.980, "overfitting"),
-        (0.997, 0.994, "neither"),
-        (analysis.UNDERFIT_TRAIN_ACCURACY, analysis.UNDERFIT_TRAIN_ACCURACY - analysis.OVERFIT_GAP, "neither"),
-    ],
-)
-def test_diagnose_fit_rule(train, val, expected):
-    result = diagnose_fit(train, val, val)
-    assert result["diagnosis"] == expected
-    assert result["train_val_gap"] == pytest.approx(train - val)
-    assert isinstance(result["reason"], str) and result["reason"]
-
-
-def test_diagnose_fit_val_test_note_and_bad_input():
-    assert diagnose_fit(0.997, 0.994, 0.993)["val_test_agree"] is True
-    assert diagnose_fit(0.997, 0.994, 0.980)["val_test_agree"] is False
-    assert diagnose_fit(0.997, 0.994)["val_test_gap"] is None
-    with pytest.raises(ValueError, match=r"train_acc.*fraction.*got 99.7"):
-        diagnose_fit(99.7, 0.99, 0.99)
-
-
-# --- error categories ---------------------------------------------------------------------------
-
-def test_categorize_errors_rule_cases():
-    probs = one_hot_probs([
-        {2: 0.98, 7: 0.01},   # row 0: confident against the label 7 -> label noise
-        {5: 0.60, 3: 0.35},   # row 1: label 3 is the second choice, margin 0.25 -> ambiguous
-        {5: 0.85, 3: 0.10},   # row 2: label second but margin 0.75 -> model failure
-        {5: 0.50, 8: 0.30},   # row 3: label 3 is not second -> model failure
-        {1: 0.60, 4: 0.30},   # row 4: ambiguous by the rule, but a known label error -> label noise
-        {6: 0.99},            # row 5: correct
-        {0: 0.90, 9: 0.06},   # row 6: confident, but p_true 0.06 >= 0.05 and label 9 second with margin 0.84 -> model failure
-    ])
-    y = np.array([7, 3, 3, 3, 4, 6, 9])
-    frame = predictions_frame(probs, y, test_index=np.array([100, 101, 102, 103, 947, 105, 106]))
-    categories = categorize_errors(frame, known_label_errors=[947])
-    assert categories.tolist() == ["label noise", "ambiguous", "model failure", "model failure",
-                                   "label noise", "correct", "model failure"]
-    assert list(categories.cat.categories) == list(CATEGORIES)
-    assert categories.name == "category" and categories.index.equals(frame.index)
-    # without the known list, row 4 falls back to the ambiguity rule
-    assert categorize_errors(frame).iloc[4] == "ambiguous"
-
-
-def test_categorize_errors_thresholds_are_the_documented_constants():
-    assert analysis.LABEL_NOISE_CONFIDENCE == 0.9
-    assert analysis.LABEL_NOISE_P_TRUE == 0.05
-    assert analysis.AMBIGUOUS_MARGIN == 0.5
-    doc = categorize_errors.__doc__
-    for value in ("0.9", "0.05", "0.5"):
-        assert re.search(rf"(?<![\d.]){re.escape(value)}(?![\d])", doc), value
-
-
-def test_categorize_errors_needs_a_predictions_frame():
-    with pytest.raises(ValueError, match="missing.*margin"):
-        categorize_errors(pd.DataFrame({"index": [0], "true": [1], "pred": [2], "correct": [False],
-                                        "confidence": [0.9], "p_true": [0.0], "second": [1]}))
+def test_confusion_pairs_needs_a_predictions_frame():
+    with pytest.raises(ValueError, match=r"missing \['confidence'\]"):
+        confusion_pairs(pd.DataFrame({"index": [0], "true": [1], "predicted": [2], "correct": [False]}))
 
 
 # --- known label errors -------------------------------------------------------------------------
 
 def test_known_label_errors_data():
     indices = known_label_errors()
-    assert indices.dtype == np.int64 and len(indices) == 15
-    assert np.all(np.diff(indices) > 0)  # sorted and unique
-    assert indices.min() >= 0 and indices.max() < 10_000
+    assert indices.dtype == np.int64
     assert indices.tolist() == [947, 1621, 1901, 2130, 2462, 2597, 2654, 3520, 3558, 5937, 6651, 6783, 8527, 9679, 9729]
-    assert "Northcutt" in known_label_errors_citation() and "2021" in known_label_errors_citation()
-
-
-def test_known_label_errors_file_is_package_data():
     record = json.loads(resources.files("mnist_helpers").joinpath("data_files", "known_label_errors.json").read_text())
-    assert {"indices", "citation"} <= set(record)
-
-
-def test_accuracy_without():
-    truth = np.array([1, 2, 3, 4])
-    probs = one_hot_probs([{1: 0.9}, {5: 0.9}, {3: 0.9}, {6: 0.9}])
-    frame = predictions_frame(probs, truth, test_index=np.array([10, 947, 30, 40]))
-    assert accuracy_without(frame, []) == pytest.approx(0.5)
-    assert accuracy_without(frame, [947]) == pytest.approx(2 / 3)
-    assert accuracy_without(frame, [947, 9999]) == pytest.approx(2 / 3)  # indices not in the frame are ignored
-    with pytest.raises(ValueError, match="no rows"):
-        accuracy_without(frame, [10, 947, 30, 40])
+    assert "Northcutt" in record["citation"] and "2021" in record["citation"]
 
 
 # --- static gallery -----------------------------------------------------------------------------
@@ -255,7 +127,7 @@ def test_gallery_structure_and_order():
     pairs = confusion_pairs(frame)
     summaries = re.findall(r"<summary>(.*?)</summary>", page)
     assert len(summaries) == len(pairs) == page.count('<details class="mnist-gallery-group"')
-    true, pred, count = (int(pairs.iloc[0][c]) for c in ("true", "pred", "count"))
+    true, pred, count = (int(pairs.iloc[0][c]) for c in ("true", "predicted", "count"))
     assert summaries[0] == f"true {true} → predicted {pred} ({count} {'error' if count == 1 else 'errors'})"
     counts = [int(re.search(r"\((\d+) errors?\)", s).group(1)) for s in summaries]
     assert counts == sorted(counts, reverse=True)
@@ -292,14 +164,6 @@ def test_gallery_empty_and_mismatched_inputs():
         gallery_html(frame, np.zeros((9, 28, 28), np.uint8))
 
 
-def test_format_top3_and_pairs_text():
-    from mnist_helpers.analysis import format_top3, pairs_text
-
+def test_format_top3():
     assert format_top3([(7, 0.62), (1, 0.3), (2, 0.004)]) == "7: 62%, 1: 30%, 2: 0.4%"
     assert format_top3([(7, 0.62), (1, 0.3)], sep=" · ") == "7: 62% · 1: 30%"
-    frame = predictions_frame(np.eye(10)[[4, 4, 0, 2]] * 0.9 + 0.01, np.array([9, 9, 6, 2]))
-    pairs = confusion_pairs(frame)
-    assert pairs_text(pairs) == "9 → 4, 6 → 0" and pairs_text(pairs, n=1) == "9 → 4"
-    assert pairs_text(confusion_pairs(frame[frame["correct"]])) == "none"
-    with pytest.raises(ValueError, match="at least 1, got 0"):
-        pairs_text(pairs, n=0)

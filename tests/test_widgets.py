@@ -43,7 +43,7 @@ def test_dropdown_lists_pairs_by_count(case):
     pairs = confusion_pairs(frame)
     labels = [label for label, _ in browser.pair_dropdown.options[1:]]
     first = pairs.iloc[0]
-    assert labels[0] == f"true {int(first['true'])} → predicted {int(first['pred'])} ({int(first['count'])})"
+    assert labels[0] == f"true {int(first['true'])} → predicted {int(first['predicted'])} ({int(first['count'])})"
     assert len(labels) == len(pairs)
 
 
@@ -57,7 +57,7 @@ def test_selecting_a_pair_filters_and_resets_the_page(case):
     assert browser.page == 0
     selection = browser.selection
     assert len(selection) == confusion_pairs(frame).iloc[0]["count"]
-    assert (selection["true"] == true).all() and (selection["pred"] == pred).all()
+    assert (selection["true"] == true).all() and (selection["predicted"] == pred).all()
     assert len(browser.grid.children) == min(5, len(selection))
     browser.select(None)
     assert browser.pair_dropdown.value == ALL_ERRORS
