@@ -4,12 +4,22 @@ A chapter passes its own training function to :func:`train_or_load`. The model i
 ``<artifacts>/<name>.keras`` beside ``<name>.json``, which holds the key it was trained under (the
 recipe, the profile and, for augmented models, ``augment.AUGMENT_VERSION``), its history and its
 training seconds. A later run with the same key loads it; another key trains it again.
+
+Both are written beside their places and moved in with ``os.replace``, metadata last, so a killed
+run leaves the old model, the new one, or a model without metadata, which is trained again. A model
+that cannot be loaded is reported in one line, renamed to ``<file>.broken-<time>`` and trained again.
+A process holds the lock ``<name>.keras.lock`` while it trains, saves or loads a name; a second one
+waits for it, then loads what the first saved.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -51,23 +61,24 @@ def train_or_load(
     ``train_fn()``, which returns ``(model, history)`` (a Keras ``History``), time it, save the
     model and return it.
 
+    The name's lock is held throughout, so a second process asking for the same name waits and
+    then loads this one's model. An exception in ``train_fn`` (Ctrl-C included) propagates and
+    saves nothing.
+
     Returns
     -------
     (model, FitResult, loaded)
         ``loaded`` says whether the model was loaded (True) or trained now (False).
     """
-    import keras
-
     model_path, meta_path, wanted = _artifact(name, config, profile or get_profile())
-    if model_path.exists() and meta_path.exists():
-        meta = json.loads(meta_path.read_text())
-        if {k: meta.get(k) for k in wanted} == wanted:
-            model = keras.models.load_model(model_path)
-            return model, FitResult(meta["history"], meta["epochs"], meta["seconds"], meta.get("extra", {})), True
-    start = time.perf_counter()
-    model, history = train_fn()
-    result = FitResult.from_history(history, time.perf_counter() - start)
-    save_trained(name, config, model, result, profile)
+    with locked(model_path, f"training or loading {name}"):
+        saved = _load(model_path, meta_path, wanted)
+        if saved is not None:
+            return (*saved, True)
+        start = time.perf_counter()
+        model, history = train_fn()
+        result = FitResult.from_history(history, time.perf_counter() - start)
+        _save(model_path, meta_path, wanted, model, result)
     return model, result, False
 
 
@@ -75,15 +86,114 @@ def save_trained(name: str, config: dict[str, Any], model, result: FitResult, pr
     """Save a trained ``model`` under ``name`` with its key, history and seconds, where
     :func:`train_or_load` finds it. Returns the model's path."""
     model_path, meta_path, wanted = _artifact(name, config, profile or get_profile())
-    model.save(model_path)
-    meta_path.write_text(json.dumps({**wanted, "history": result.history, "epochs": result.epochs,
-                                     "seconds": result.seconds, "extra": result.extra}, indent=1))
+    with locked(model_path, f"training or loading {name}"):
+        _save(model_path, meta_path, wanted, model, result)
     return model_path
 
 
 def saved_model_path(name: str, profile: Profile | None = None) -> Path:
     """Where :func:`train_or_load` keeps the model ``name`` for a profile."""
     return artifacts_dir(profile) / f"{name}.keras"
+
+
+@contextmanager
+def locked(path: Path, doing: str, quiet_seconds: float = 1.0) -> Iterator[None]:
+    """Hold the file lock ``<path>.lock``; if another process holds it longer than ``quiet_seconds``,
+    say on stderr that this one waits for it (``doing`` names that process's work)."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(f"{path}.lock")
+    try:
+        lock.acquire(timeout=quiet_seconds)
+    except Timeout:
+        print(f"Waiting for another process {doing} (it holds {lock.lock_file}) ...", file=sys.stderr, flush=True)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def temporary_beside(path: Path) -> Path:
+    """A temporary file name in ``path``'s folder for a new version of ``path`` (same suffix, so Keras
+    accepts it), after removing the ones a killed process left there. The caller holds ``path``'s lock."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp{path.suffix}"):
+        stale.unlink(missing_ok=True)
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+
+
+def sync(path: Path) -> None:
+    """Flush a file, or a folder's list of names, to the disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def replace_with(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, flush it and move it onto ``path``."""
+    temp = temporary_beside(path)
+    try:
+        temp.write_text(text, encoding="utf-8")
+        sync(temp)
+        os.replace(temp, path)
+        sync(path.parent)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _save(model_path: Path, meta_path: Path, key: dict[str, Any], model, result: FitResult) -> None:
+    """Write the model and its metadata beside their places, then move them in, metadata last. The
+    old metadata is removed before the model is moved in, so it never describes the new model."""
+    model_temp = temporary_beside(model_path)
+    try:
+        model.save(model_temp)
+        sync(model_temp)
+        meta_path.unlink(missing_ok=True)
+        os.replace(model_temp, model_path)
+    finally:
+        model_temp.unlink(missing_ok=True)
+    meta = {**key, "history": result.history, "epochs": result.epochs, "seconds": result.seconds, "extra": result.extra}
+    replace_with(meta_path, json.dumps(meta, indent=1))
+
+
+def _load(model_path: Path, meta_path: Path, key: dict[str, Any]) -> tuple[Any, FitResult] | None:
+    """The saved model and its :class:`FitResult` if they were saved under ``key``; ``None`` if there
+    are none, or another key, or they cannot be loaded (then they are set aside)."""
+    if not meta_path.exists():
+        if model_path.exists():
+            _set_aside(model_path, meta_path, f"{model_path} has no metadata beside it (its saving was cut short)")
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if not isinstance(meta, dict):
+            raise ValueError(f"expected a JSON object, got {type(meta).__name__}")
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        _set_aside(model_path, meta_path, f"{meta_path} is not valid metadata", error)
+        return None
+    if {k: meta.get(k) for k in key} != key:
+        return None
+    import keras
+
+    try:
+        model = keras.models.load_model(model_path)
+        return model, FitResult(meta["history"], meta["epochs"], meta["seconds"], meta.get("extra", {}))
+    except Exception as error:  # a file cut short, empty, or from another Keras version
+        _set_aside(model_path, meta_path, f"{model_path} cannot be loaded", error)
+        return None
+
+
+def _set_aside(model_path: Path, meta_path: Path, why: str, error: Exception | None = None) -> None:
+    """Rename a saved model and its metadata to ``<file>.broken-<time>`` and say why in one line
+    (with the first line of ``error``'s message)."""
+    suffix = time.strftime(".broken-%Y%m%dT%H%M%S")
+    for path in (model_path, meta_path):
+        if path.exists():
+            os.replace(path, f"{path}{suffix}")
+    if error is not None:
+        why += f" ({type(error).__name__}: {(str(error).strip().splitlines() or [''])[0][:200]})"
+    print(f"{why}; set aside as *{suffix}, training {model_path.stem} again.", file=sys.stderr, flush=True)
 
 
 def _artifact(name: str, config: dict[str, Any], profile: Profile) -> tuple[Path, Path, dict[str, Any]]:

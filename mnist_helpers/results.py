@@ -4,17 +4,25 @@ Entries live in ``results.jsonl`` inside the profile's artifacts folder, so smok
 with full ones. Each chapter calls :func:`clear_chapter` before it records, so its entries are the
 ones of its last run (a model that a run no longer records does not linger); :func:`read_results`
 keeps the newest entry of each (chapter, model, seed).
+
+Writers hold the lock ``results.jsonl.lock``; :func:`record_result` appends a whole line in one write
+and :func:`clear_chapter` rewrites the record through a temporary file, so a killed run leaves the
+old record or the new one. A line that is not an entry is skipped with a warning naming its line.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from mnist_helpers.cache import locked, replace_with
 from mnist_helpers.config import Profile, artifacts_dir, get_profile
 
 COLUMNS = [
@@ -31,14 +39,14 @@ def clear_chapter(chapter: int, profile: Profile | None = None) -> int:
     """Remove a chapter's entries from the profile's record and return how many there were
     (chapters 2-6 call it before they record). Without it, an entry that a later run no longer
     writes (a test-time augmentation row, say, once validation decides against it) would stay in
-    the results table."""
+    the results table. Lines that are not entries are left out of the rewritten record."""
     path = results_path(profile)
-    if not path.exists():
-        return 0
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    kept = [line for line in lines if json.loads(line)["chapter"] != int(chapter)]
-    path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
-    return len(lines) - len(kept)
+    with locked(path, f"writing {path.name}"):
+        entries = _entries(path)
+        kept = [line for line, entry in entries if entry["chapter"] != int(chapter)]
+        if path.exists():
+            replace_with(path, "".join(line + "\n" for line in kept))
+    return len(entries) - len(kept)
 
 
 def record_result(
@@ -72,9 +80,43 @@ def record_result(
         "test_accuracy": float(test_accuracy), "seed": int(seed), "profile": profile.name,
         "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra,
     }
-    with open(results_path(profile), "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(entry) + "\n")
+    _append(results_path(profile), json.dumps(entry) + "\n")
     return entry
+
+
+def _append(path: Path, line: str) -> None:
+    """Append a whole line to ``path`` with one write and flush it to the disk; a last line that a
+    kill cut short gets its line break first, so the new line stays whole."""
+    with locked(path, f"writing {path.name}"):
+        descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(descriptor).st_size
+            cut = size > 0 and os.pread(descriptor, 1, size - 1) != b"\n"
+            data = (("\n" if cut else "") + line).encode("utf-8")
+            while data:
+                data = data[os.write(descriptor, data):]
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def _entries(path: Path) -> list[tuple[str, dict]]:
+    """The record's lines that are entries, each with its parsed entry; other lines are skipped with
+    a warning on stderr that names the file and line."""
+    if not path.exists():
+        return []
+    entries = []
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+        try:
+            entry = json.loads(line)
+            if not (isinstance(entry, dict) and isinstance(entry.get("chapter"), int)):
+                raise ValueError(f"expected a JSON object with an integer chapter, got {line[:40]!r}")
+        except ValueError as error:
+            if line.strip():
+                print(f"{path}, line {number}: not a results entry ({error}); skipped.", file=sys.stderr, flush=True)
+            continue
+        entries.append((line, entry))
+    return entries
 
 
 def record_seed_models(
@@ -131,10 +173,10 @@ def read_results(profile: Profile | None = None, up_to_chapter: int | None = Non
     """All entries of a profile as a DataFrame, the newest per (chapter, model, seed), sorted by
     chapter; with ``up_to_chapter``, only the entries of that chapter and the ones before it (what
     a reader has met so far, whatever a build of later chapters has recorded)."""
-    path = results_path(profile)
-    if not path.exists():
+    lines = [line for line, _ in _entries(results_path(profile))]
+    if not lines:
         return pd.DataFrame(columns=COLUMNS)
-    frame = pd.read_json(path, lines=True)
+    frame = pd.read_json(io.StringIO("\n".join(lines)), lines=True)
     if up_to_chapter is not None:
         frame = frame[frame["chapter"] <= int(up_to_chapter)]
     frame = frame.drop_duplicates(subset=["chapter", "model", "seed"], keep="last")
