@@ -1,8 +1,8 @@
 """The book's two models, kept as chapters 2 and 3 write them in their visible cells.
 
 This module is an archive: the chapters teach the code, later chapters and the benchmark call it
-from here. ``tests/test_chapter_code.py`` runs each chapter's own definition and checks that it
-builds the same model, layer by layer. Called without arguments, each builder returns the book's
+from here. The tests ``tests/test_archive_ch*.py`` run each chapter's own definition and check
+that it builds the same model, layer by layer. Called without arguments, each builder returns the book's
 model: :func:`build_dense` is chapter 2's baseline, :func:`build_cnn` chapter 3's compact CNN.
 """
 
@@ -16,6 +16,18 @@ from keras import layers
 
 def build_dense(hidden_units: int = 256, dropout: float = 0.2) -> keras.Model:
     """Chapter 2's dense baseline: Flatten, Dense(relu), Dropout, Dense(softmax).
+
+    Parameters
+    ----------
+    hidden_units : int
+        Units of the hidden ReLU layer.
+    dropout : float
+        Dropout rate after the hidden layer, in [0, 1).
+
+    Returns
+    -------
+    keras.Sequential
+        Named ``dense_baseline``; it takes (N, 28, 28, 1) images and gives ten probabilities.
 
     Raises
     ------
@@ -46,8 +58,25 @@ def build_cnn(
     Each entry of ``filters`` is a block: a 3 x 3 convolution, 2 x 2 max pooling, batch
     normalization (when ``batch_norm``), ReLU and dropout. Then a dense layer with batch
     normalization, ReLU and dropout, and the softmax. Pooling comes before the normalization
-    because it makes a training step cheaper on a CPU (``python -m benchmarks.epoch_speed``
-    times both orders); without batch normalization the convolutions and the dense layer get a bias.
+    because it makes a training step cheaper on a CPU (``python -m benchmarks.epoch_speed
+    --variants`` times both orders); without batch normalization the convolutions and the dense
+    layer get a bias.
+
+    Parameters
+    ----------
+    filters : sequence of int
+        Filters of each block's convolution; one block per entry.
+    dense_units : int
+        Units of the dense layer after the blocks.
+    dropout, dense_dropout : float
+        Dropout rates after each block and after the dense layer, in [0, 1).
+    batch_norm : bool
+        Whether the blocks and the dense layer normalize their outputs.
+
+    Returns
+    -------
+    keras.Sequential
+        Named ``compact_cnn``; it takes (N, 28, 28, 1) images and gives ten probabilities.
 
     Raises
     ------

@@ -17,9 +17,19 @@ VERBOSE_ENV = "MNIST_VERBOSE"
 
 def fit_verbosity() -> int | str:
     """``verbose`` for ``model.fit``: ``$MNIST_VERBOSE`` if set (the book build uses 2, one line
-    per epoch), else ``"auto"`` (a progress bar in Jupyter)."""
-    value = os.environ.get(VERBOSE_ENV)
-    return int(value) if value else "auto"
+    per epoch), else ``"auto"`` (a progress bar in Jupyter).
+
+    Raises
+    ------
+    ValueError
+        If ``$MNIST_VERBOSE`` is not one of the values Keras takes: 0, 1, 2 or ``auto``.
+    """
+    value = os.environ.get(VERBOSE_ENV, "").strip()
+    if value in ("", "auto"):
+        return "auto"
+    if value not in ("0", "1", "2"):
+        raise ValueError(f"{VERBOSE_ENV} must be 0, 1, 2 or auto, got {value!r}")
+    return int(value)
 
 
 def check_monitors(*monitors: str):
