@@ -1,9 +1,10 @@
-"""Mild augmentation with Keras preprocessing layers, in tf.data pipelines (chapter 4).
+"""Augmentation with Keras preprocessing layers in tf.data pipelines: the archive of chapter 4.
 
-Training batches are augmented in exactly one place, :func:`make_train_dataset`; previews
-(:func:`augment_images`) and test-time augmentation (:func:`predict_tta`) use the same augmenter,
-:func:`build_augmenter`. The evaluation pipeline, :func:`make_eval_dataset`, has no way to take
-an augmenter, so validation and test images are never augmented by accident.
+Chapter 4 writes :data:`PRESETS`, :func:`build_augmenter` and :func:`make_train_dataset` in visible
+cells; ``tests/test_archive_ch4.py`` checks that its definitions and these build the same layers
+and the same batches. Training batches are augmented in one place, :func:`make_train_dataset`;
+validation and test images go to Keras as arrays, never through it. :func:`predict_tta` is
+chapter 4's test-time augmentation: a fixed, seeded set of views that is part of the predictor.
 """
 
 from __future__ import annotations
@@ -35,10 +36,9 @@ class AugmentPreset:
         return asdict(self)
 
 
-#: The version of the augmentation's random draws, part of the key of every saved model trained
-#: with augmentation (``training.train_or_load``), so that a model augmented by an older version is
-#: trained again rather than loaded. Version 2: each random layer draws from its own seed; in
-#: version 1 all three shared one, so a batch's rotation angle fixed its zoom (a correlation of 1).
+#: Part of the key of every saved model trained with augmentation (``cache.train_or_load``): it
+#: names the way the augmenter draws its random numbers, and changes whenever that changes, so
+#: that a model augmented otherwise is trained again rather than loaded.
 AUGMENT_VERSION = 2
 
 PRESETS: dict[str, AugmentPreset] = {
@@ -58,12 +58,11 @@ def get_preset(preset: str | AugmentPreset) -> AugmentPreset:
 
 
 def layer_seeds(seed: int | None, n: int = 3) -> list[int | None]:
-    """Independent seeds for the ``n`` random layers of an augmenter built with ``seed`` (chapter 4).
+    """Independent seeds for the ``n`` random layers of an augmenter built with ``seed``.
 
-    Each Keras random layer keeps its own seed generator; layers given the same seed draw the
-    same numbers, so a rotation and a zoom seeded alike would move together. The seeds come from
-    ``numpy.random.SeedSequence(seed)``, so they differ from each other and from the seeds of
-    another ``seed``. ``None`` (unseeded layers) stays ``None``.
+    Layers given the same seed draw the same numbers, so a rotation and a zoom seeded alike would
+    move together. ``numpy.random.SeedSequence(seed)`` gives seeds that differ from each other
+    and from those of another ``seed``. ``None`` (unseeded layers) stays ``None``.
     """
     if seed is None:
         return [None] * n
@@ -73,29 +72,24 @@ def layer_seeds(seed: int | None, n: int = 3) -> list[int | None]:
 
 
 def build_augmenter(preset: str | AugmentPreset = "mild", seed: int | None = None):
-    """A ``keras.Sequential`` of random rotation, translation and zoom that fills with zeros
-    (chapter 4). Each layer draws its own random numbers (:func:`layer_seeds`), so the three
-    transforms are independent.
+    """Chapter 4's augmenter: a ``keras.Sequential`` of random rotation, translation and zoom that
+    fill the uncovered pixels with zeros, each layer with its own seed (:func:`layer_seeds`).
 
-    Returns ``None`` for a preset with every range at zero.
+    Returns ``None`` for a preset with every range at zero (``"none"``).
     """
     import keras
     from keras import layers
 
     p = get_preset(preset)
-    rotation_seed, translation_seed, zoom_seed = layer_seeds(seed, 3)
-    steps = []
-    if p.rotation_degrees:
-        steps.append(layers.RandomRotation(p.rotation_degrees / 360.0, fill_mode="constant", fill_value=0.0,
-                                           seed=rotation_seed))
-    if p.translation:
-        steps.append(layers.RandomTranslation(p.translation, p.translation, fill_mode="constant", fill_value=0.0,
-                                              seed=translation_seed))
-    if p.zoom:
-        steps.append(layers.RandomZoom(p.zoom, fill_mode="constant", fill_value=0.0, seed=zoom_seed))
-    if not steps:
+    if not any(p.as_dict().values()):
         return None
-    return keras.Sequential(steps, name="augment")
+    rotation_seed, translation_seed, zoom_seed = layer_seeds(seed, 3)
+    return keras.Sequential([
+        layers.RandomRotation(p.rotation_degrees / 360, fill_mode="constant", fill_value=0.0, seed=rotation_seed),
+        layers.RandomTranslation(p.translation, p.translation, fill_mode="constant", fill_value=0.0,
+                                 seed=translation_seed),
+        layers.RandomZoom(p.zoom, fill_mode="constant", fill_value=0.0, seed=zoom_seed),
+    ], name="augment")
 
 
 def _check_batch_size(batch_size: int) -> None:
@@ -128,7 +122,7 @@ def make_train_dataset(
     augment: str | AugmentPreset = "mild",
     seed: int = 0,
 ):
-    """The training pipeline: shuffle each epoch, batch, augment (training only), prefetch.
+    """Chapter 4's training pipeline: shuffle each epoch, batch, augment, prefetch.
 
     The same ``seed`` gives the same batches and the same augmented images, so a model trained
     with the same seed (``keras.utils.set_random_seed``) comes out the same.
@@ -150,31 +144,18 @@ def make_train_dataset(
     ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
     if augmenter is not None:
-        # One batch at a time, in order: the random layers draw from one seed generator, and parallel
-        # calls draw from it in whatever order they run, so the same seed gave other weights on every
-        # run (three runs, three results); in order, the same seed gives the same model. Prefetching
-        # still augments the next batches while the model trains on this one.
+        # In order (no num_parallel_calls): the layers draw from their seed generators batch after
+        # batch, so a seed gives the same model; prefetch still augments ahead of the training step.
         ds = ds.map(lambda images, labels: (augmenter(images, training=True), labels))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def make_eval_dataset(x: np.ndarray, y: np.ndarray | None = None, batch_size: int = 512):
-    """The evaluation pipeline for validation and test data: batch and prefetch, in order, and
-    never augmented (there is deliberately no argument for it)."""
-    import tensorflow as tf
-
-    _check_prepared(x, y)
-    _check_batch_size(batch_size)
-    ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
 def predict_tta(model, x: np.ndarray, copies: int = 4, preset: str | AugmentPreset = "mild", seed: int = 100) -> np.ndarray:
-    """Test-time augmentation (chapter 4; chapter 6 applies it to several seeds): the model's
-    softmax averaged over the prepared images ``x`` and ``copies`` augmented versions of them
-    (seeds ``seed``, ``seed + 1``, ...).
+    """Chapter 4's test-time augmentation: the model's softmax averaged over the prepared images
+    ``x`` and ``copies`` fixed views of them (the preset with seeds ``seed``, ``seed + 1``, ...).
 
-    Whether to use it is a choice, so it is decided on validation data, never on the test set.
+    The views are the same on every call, so they are part of the predictor, and whether to use
+    it is decided on validation data.
     """
     if copies < 0:
         raise ValueError(f"copies must be 0 or more, got {copies}")

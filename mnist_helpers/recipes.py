@@ -1,11 +1,11 @@
-"""The book's recipes and the training function of chapter 4, kept for the chapters after it.
+"""The book's recipes and chapter 4's training function, kept for the chapters after it.
 
 A recipe is one dictionary: the CNN's arguments (``models.build_cnn``), epochs, batch size,
-learning rate and schedule, augmentation preset, callbacks and seed. Chapters 3 and 4 define
-their recipes and :func:`train_recipe` in visible cells; this module archives them, and
-``tests/test_chapter_code.py`` checks that the archive equals what the chapters show. Chapter 6
-and ``benchmarks.best_recipe`` train more seeds of a recipe with :func:`seed_runs`. How the recipes
-were chosen is on the book's page ``book/how-the-recipe-was-chosen.md``.
+learning rate and schedule, augmentation preset, callbacks and seed. Chapters 3 and 4 write their
+recipes, callbacks and training function in visible cells; this module archives them, and
+``tests/test_archive_ch4.py`` checks that the archive equals what chapter 4 shows (the same
+callbacks, and the same weights for the same seed). Chapter 6 and ``benchmarks.best_recipe``
+train more seeds of a recipe with :func:`seed_runs`.
 """
 
 from __future__ import annotations
@@ -43,28 +43,24 @@ CHAPTER4_BEST: dict[str, Any] = {
     "epochs": 17, "batch_size": 64, "learning_rate": 1e-3, "schedule": "cosine", "augment": "mild", "seed": 4,
 }
 
-#: The saved-model names of chapter 4's recipes.
+#: The saved-model name of chapter 4's model, the book's recipe with its own seed.
 CHAPTER4_NAME = "chapter4_best"
-CHAPTER4_PLATEAU_NAME = "chapter4_plateau"
 #: The saved-model name prefix of refit models (``benchmarks.best_recipe --refit``).
 REFIT_NAME = "refit"
 
 
-def make_callbacks(monitor: str, early_stopping_patience: int, reduce_lr_patience: int,
-                   reduce_lr_factor: float = 0.5, min_lr: float = 1e-5) -> list:
-    """Chapter 4's callbacks: a check that ``monitor`` is logged, ``EarlyStopping`` (restoring the
-    best weights) and ``ReduceLROnPlateau``, all on ``monitor`` (a name Keras logs)."""
+def make_callbacks(monitor: str, early_stopping_patience: int, reduce_lr_patience: int) -> list:
+    """Chapter 4's callbacks, all on ``monitor`` (a name Keras logs, such as ``val_loss``): a check
+    that it is logged (``training.check_monitors``), ``EarlyStopping`` restoring the best weights,
+    and ``ReduceLROnPlateau`` halving the rate down to 1e-5."""
     import keras
 
     from mnist_helpers.training import check_monitors
 
-    mode = "max" if "acc" in monitor else "min"
     return [
         check_monitors(monitor),
-        keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=early_stopping_patience,
-                                      restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=reduce_lr_factor,
-                                          patience=reduce_lr_patience, min_lr=min_lr),
+        keras.callbacks.EarlyStopping(monitor=monitor, patience=early_stopping_patience, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=reduce_lr_patience, min_lr=1e-5),
     ]
 
 
@@ -100,6 +96,7 @@ def train_recipe(config: dict[str, Any], splits, profile: Profile | None = None)
         splits = merge_validation(splits)
     keras.utils.set_random_seed(config["seed"])
     x_train, y_train = prepare(splits.x_train), splits.y_train
+    validation = (prepare(splits.x_val), splits.y_val) if len(splits.y_val) else None  # None after a refit
     epochs = profile.epochs(config["epochs"])
     steps = math.ceil(len(x_train) / config["batch_size"])
     learning_rate = config["learning_rate"]
@@ -109,10 +106,9 @@ def train_recipe(config: dict[str, Any], splits, profile: Profile | None = None)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     train_ds = make_train_dataset(x_train, y_train, config["batch_size"], config["augment"], seed=config["seed"])
-    validation = (prepare(splits.x_val), splits.y_val) if len(splits.y_val) else None
     callbacks = make_callbacks(**config["callbacks"]) if config.get("callbacks") else [log_learning_rate()]
-    # One iterator for the whole fit (repeat + steps_per_epoch): see chapter 3.
-    history = model.fit(train_ds.repeat(), steps_per_epoch=steps, epochs=epochs, validation_data=validation,
+    # One iterator for the whole fit (repeat + steps_per_epoch), as chapter 3 explains.
+    history = model.fit(train_ds.repeat(), steps_per_epoch=steps, shuffle=False, epochs=epochs, validation_data=validation,
                         callbacks=callbacks, verbose=fit_verbosity())
     return model, history
 

@@ -1,9 +1,7 @@
 import numpy as np
 import pytest
 
-from mnist_helpers.augment import PRESETS, augment_images, build_augmenter, make_eval_dataset, make_train_dataset
-from mnist_helpers.config import get_profile
-from mnist_helpers.results import read_results, record_result
+from mnist_helpers.augment import PRESETS, augment_images, build_augmenter, make_train_dataset
 
 
 def _images(n=16):
@@ -12,14 +10,15 @@ def _images(n=16):
     return x, np.arange(n) % 10
 
 
-def test_eval_dataset_is_never_augmented():
-    x, y = _images()
-    batches = list(make_eval_dataset(x, y, batch_size=5).as_numpy_iterator())
-    np.testing.assert_array_equal(np.concatenate([b[0] for b in batches]), x)
-    np.testing.assert_array_equal(np.concatenate([b[1] for b in batches]), y)
-    import inspect
-
-    assert "augment" not in inspect.signature(make_eval_dataset).parameters
+def test_train_dataset_without_augmentation_only_shuffles():
+    x, _ = _images()
+    y = np.arange(16)
+    x = (x * (y[:, None, None, None] + 1) / 16).astype(np.float32)
+    batches = list(make_train_dataset(x, y, batch_size=5, augment="none", seed=0).as_numpy_iterator())
+    assert [len(b[1]) for b in batches] == [5, 5, 5, 1]
+    images, labels = np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
+    assert labels.tolist() != y.tolist()  # shuffled
+    np.testing.assert_array_equal(images, x[labels])  # unchanged, each with its label
 
 
 def test_train_dataset_augments_and_keeps_labels_with_images():
@@ -34,18 +33,17 @@ def test_train_dataset_augments_and_keeps_labels_with_images():
 
 
 def test_augmenter_layers_draw_independent_transforms():
-    """Each random layer has its own seed: with one shared seed, rotation and zoom moved together
-    (a correlation of 1 over a batch); augmentation version 2 fixed that."""
+    """Each random layer has its own seed, so a batch's rotations, shifts and zooms are uncorrelated."""
     import tensorflow as tf
 
-    from mnist_helpers.augment import AUGMENT_VERSION, layer_seeds
+    from mnist_helpers.augment import layer_seeds
 
-    assert AUGMENT_VERSION == 2
     seeds = layer_seeds(4)
     assert len(set(seeds)) == 3 and layer_seeds(4) == seeds and not set(seeds) & set(layer_seeds(5))
     assert layer_seeds(None) == [None, None, None]
-    with pytest.raises(ValueError, match="non-negative int or None, got -1"):
-        layer_seeds(-1)
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError, match="non-negative int or None"):
+            layer_seeds(bad)
     rotation, translation, zoom = build_augmenter("mild", seed=4).layers
     batch = tf.zeros((512, 28, 28, 1))
     draws = [
@@ -59,11 +57,10 @@ def test_augmenter_layers_draw_independent_transforms():
 
 def test_same_seed_same_augmented_batches_and_same_model():
     """The augmentation draws its random numbers in order, so a seed reproduces the batches and the
-    trained weights (with parallel draws, three runs of one seed gave three different models)."""
+    trained weights."""
     import keras
 
-    from mnist_helpers.models import build_cnn, compile_model
-    from mnist_helpers.training import fit
+    from mnist_helpers.models import build_cnn
 
     rng = np.random.default_rng(0)
     x = rng.random((96, 28, 28, 1), dtype=np.float32)
@@ -79,9 +76,9 @@ def test_same_seed_same_augmented_batches_and_same_model():
 
     def weights(seed):
         keras.utils.set_random_seed(seed)
-        model = compile_model(build_cnn(filters=[4, 8], dense_units=8))
-        train = make_train_dataset(x, y, batch_size=16, augment="mild", seed=seed)
-        fit(model, train, make_eval_dataset(x[:16], y[:16]), epochs=2, profile=get_profile("full"), verbose=0)
+        model = build_cnn(filters=[4, 8], dense_units=8)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.fit(make_train_dataset(x, y, batch_size=16, augment="mild", seed=seed), epochs=2, verbose=0)
         return model.get_weights()
 
     for a, b in zip(weights(5), weights(5)):
@@ -97,11 +94,29 @@ def test_none_preset_has_no_augmenter_and_augmenters_fill_with_zeros():
     assert (out.reshape(8, -1).min(axis=1) < 0.01).all()
 
 
+def test_a_range_at_zero_leaves_that_transform_out():
+    """The widget's presets set rotation and shift only: a layer whose range is zero is the identity,
+    so the augmenter does exactly what its other layers do."""
+    from keras import layers
+
+    from mnist_helpers.augment import AugmentPreset, layer_seeds
+
+    x, _ = _images(4)
+    np.testing.assert_array_equal(augment_images(x, AugmentPreset(), seed=0), x)
+    shifted = augment_images(x, AugmentPreset(translation=0.2), seed=7)
+    alone = layers.RandomTranslation(0.2, 0.2, fill_mode="constant", fill_value=0.0, seed=layer_seeds(7)[1])
+    expected = np.asarray(alone(x, training=True))
+    assert not np.allclose(expected, x)
+    np.testing.assert_allclose(shifted, expected, atol=1e-6)
+
+
 def test_unknown_preset_and_unprepared_input_are_refused():
     with pytest.raises(ValueError, match="none, mild, strong"):
         build_augmenter("wild")
     with pytest.raises(ValueError, match="prepared"):
-        make_eval_dataset(np.zeros((2, 28, 28), np.uint8))
+        make_train_dataset(np.zeros((2, 28, 28), np.uint8), np.zeros(2))
+    with pytest.raises(ValueError, match="same length"):
+        make_train_dataset(_images(4)[0], np.zeros(3))
 
 
 def test_presets_are_ordered_mild_below_strong():
@@ -160,10 +175,8 @@ def test_predict_tta_averages_views_and_zero_copies_is_plain_predict():
         predict_tta(model, x, copies=-1)
 
 
-def test_pipelines_refuse_a_batch_size_that_is_not_a_positive_int():
+def test_train_dataset_refuses_a_batch_size_that_is_not_a_positive_int():
     x, y = _images(4)
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="batch_size must be a positive int"):
             make_train_dataset(x, y, batch_size=bad, augment="none")
-        with pytest.raises(ValueError, match="batch_size must be a positive int"):
-            make_eval_dataset(x, y, batch_size=bad)
