@@ -12,7 +12,7 @@ Every chapter imports what it needs from the submodules, one module per concern:
 - :mod:`mnist_helpers.plots`: plotting helpers (``ax=None``, return the axes)
 - :mod:`mnist_helpers.recipes`: the recipes and chapter 4's training function, for later chapters
 - :mod:`mnist_helpers.analysis`, :mod:`mnist_helpers.gallery`, :mod:`mnist_helpers.widgets`: error analysis (chapter 5)
-- :mod:`mnist_helpers.stats`: intervals, McNemar, ensembles (chapter 6)
+- :mod:`mnist_helpers.stats`: the evaluation of seeds, test-time augmentation and ensembles; Wilson and McNemar from statsmodels (chapter 6)
 
 Importing the package has no side effects: it seeds nothing and changes no style.
 """

@@ -19,11 +19,15 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from mnist_helpers.cache import locked, replace_with
 from mnist_helpers.config import Profile, artifacts_dir, get_profile
+
+if TYPE_CHECKING:
+    from mnist_helpers.recipes import SeedRun
 
 COLUMNS = [
     "chapter", "model", "params", "epochs", "train_seconds", "val_accuracy", "test_accuracy", "seed", "profile",
@@ -122,7 +126,7 @@ def _entries(path: Path) -> list[tuple[str, dict]]:
 def record_seed_models(
     chapter: int,
     label: str,
-    runs: Sequence[tuple],
+    runs: Sequence["SeedRun"],
     test_accuracy: Mapping[int, float],
     val_accuracy: Mapping[int, float] | None = None,
     suffix: str = "",
@@ -152,7 +156,7 @@ def record_seed_models(
 def record_ensemble(
     chapter: int,
     name: str,
-    runs: Sequence[tuple],
+    runs: Sequence["SeedRun"],
     test_accuracy: float,
     val_accuracy: float | None,
     profile: Profile | None = None,

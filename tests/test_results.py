@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from mnist_helpers.augment import PRESETS, augment_images, build_augmenter, make_eval_dataset, make_train_dataset
 from mnist_helpers.config import get_profile
 from mnist_helpers.results import read_results, record_result
 
