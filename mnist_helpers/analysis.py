@@ -1,28 +1,22 @@
 """Error-analysis plumbing (chapter 5): the predictions table, its confusion pairs and the known
 label errors of the MNIST test set.
 
-Chapter 5 writes the analysis itself in visible cells (the pandas ``groupby``, scikit-learn's
-confusion matrix and report, the rules that sort the errors). This module keeps what the
+Chapter 5 writes the analysis itself in visible cells; this module keeps what the
 misclassification browser, the gallery and chapter 6 reuse.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from importlib import resources
 
 import numpy as np
 import pandas as pd
 
-#: Columns of the predictions frame, in order.
-FRAME_COLUMNS: tuple[str, ...] = (
-    "index", "true", "predicted", "confidence", "p_true", "margin", "second", "correct", "top3",
-)
-
 
 def predictions_frame(probs: np.ndarray, y_true: np.ndarray, test_index: np.ndarray | None = None) -> pd.DataFrame:
-    """One row per image: its label, the model's answer and how sure the model was (chapter 5).
+    """One row per image: its label, the model's answer and how sure the model was.
 
     Parameters
     ----------
@@ -31,16 +25,14 @@ def predictions_frame(probs: np.ndarray, y_true: np.ndarray, test_index: np.ndar
     y_true : array of shape (N,)
         The integer labels, 0 to K - 1.
     test_index : array of shape (N,), optional
-        Each image's position in the original 10,000-image test set
-        (:attr:`mnist_helpers.data.Splits.test_index`). Default: ``0 .. N - 1``.
+        Each image's position in the original test set (``Splits.test_index``); default ``0 .. N - 1``.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``index`` (position in the original test set), ``true``, ``predicted``,
-        ``confidence`` (the top probability), ``p_true`` (probability of the label), ``margin``
-        (top minus second probability), ``second`` (the second choice), ``correct`` (bool) and
-        ``top3`` (three ``(label, probability)`` pairs). Row ``i`` belongs to ``probs[i]``.
+        Columns ``index``, ``true``, ``predicted``, ``confidence`` (top probability), ``p_true``
+        (probability of the label), ``margin`` (top minus second probability), ``second`` (the
+        second choice), ``correct`` (bool) and ``top3`` (three ``(label, probability)`` pairs).
 
     Raises
     ------
@@ -79,33 +71,22 @@ def predictions_frame(probs: np.ndarray, y_true: np.ndarray, test_index: np.ndar
         "second": order[:, 1],
         "correct": order[:, 0] == y_true,
         "top3": pd.Series([list(zip(o.tolist(), p.tolist())) for o, p in zip(order, top)], dtype=object),
-    }, columns=list(FRAME_COLUMNS))
+    })
 
 
-def check_frame(frame: pd.DataFrame, needed: Iterable[str] = ("index", "true", "predicted", "confidence", "correct")) -> None:
-    """Refuse a table that lacks the predictions-frame columns the caller needs.
-
-    Raises
-    ------
-    ValueError
-        Naming the missing columns and the ones the frame has.
-    """
+def check_frame(frame: pd.DataFrame) -> None:
+    """Refuse (ValueError) a table without the predictions-frame columns the browser and gallery need."""
+    needed = ["index", "true", "predicted", "confidence", "correct"]
     missing = [c for c in needed if c not in frame.columns]
     if missing:
-        raise ValueError(f"expected a predictions frame (see predictions_frame) with columns {list(needed)}; "
+        raise ValueError(f"expected a predictions frame (see predictions_frame) with columns {needed}; "
                          f"missing {missing}, got columns {list(frame.columns)}")
 
 
 def confusion_pairs(frame: pd.DataFrame) -> pd.DataFrame:
-    """The errors of a predictions frame grouped by (true, predicted) label, most frequent first,
-    the order of the browser's dropdown and of the gallery's groups.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``true``, ``predicted``, ``count`` and ``mean_confidence``; sorted by ``count``
-        descending, ties by ``true`` then ``predicted``. Empty (with these columns) without errors.
-    """
+    """The errors grouped by (true, predicted), most frequent first (the browser's dropdown and
+    the gallery's groups): columns ``true``, ``predicted``, ``count``, ``mean_confidence``, ties
+    by ``true`` then ``predicted``; empty, with these columns, without errors."""
     check_frame(frame)
     return (frame[~frame["correct"]]
             .groupby(["true", "predicted"], as_index=False)
@@ -115,19 +96,13 @@ def confusion_pairs(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def format_top3(top3: Sequence[tuple[int, float]], sep: str = ", ") -> str:
-    """A frame's ``top3`` entry as text, ``"7: 62%, 1: 30%, 2: 0.4%"``: whole percents, one
-    decimal below 1% (the browser's captions and the gallery's tooltips)."""
+    """A ``top3`` entry as text, ``"7: 62%, 1: 30%, 2: 0.4%"`` (one decimal below 1%)."""
     return sep.join(f"{int(d)}: {p:.0%}" if p >= 0.01 else f"{int(d)}: {p:.1%}" for d, p in top3)
 
 
 def aligned_images(frame: pd.DataFrame, images: np.ndarray) -> np.ndarray:
-    """``images`` as (N, 28, 28), checked to have one image per row of a predictions frame.
-
-    Raises
-    ------
-    ValueError
-        If the shape is not (N, 28, 28) or (N, 28, 28, 1) with N the frame's rows.
-    """
+    """``images`` as (N, 28, 28), one per row of ``frame``; ValueError for any other shape than
+    (N, 28, 28) or (N, 28, 28, 1)."""
     images = np.asarray(images)
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
@@ -138,12 +113,10 @@ def aligned_images(frame: pd.DataFrame, images: np.ndarray) -> np.ndarray:
 
 
 def known_label_errors() -> np.ndarray:
-    """Test-set indices of MNIST images whose label is wrong, sorted (chapters 5 and 6).
+    """Sorted positions in the original 10,000-image test set whose label is wrong (chapters 5, 6).
 
-    The 15 indices were confirmed by human reviewers in Northcutt, Athalye and Mueller,
-    "Pervasive Label Errors in Test Sets Destabilize Machine Learning Benchmarks" (NeurIPS
-    Datasets and Benchmarks, 2021), and ship with the package in
-    ``data_files/known_label_errors.json``. Positions refer to the original 10,000-image test set.
+    The 15 indices were confirmed by human reviewers in Northcutt, Athalye and Mueller (NeurIPS
+    Datasets and Benchmarks, 2021); they ship in ``data_files/known_label_errors.json``.
     """
     text = resources.files("mnist_helpers").joinpath("data_files", "known_label_errors.json").read_text(encoding="utf-8")
     return np.array(sorted(json.loads(text)["indices"]), dtype=np.int64)

@@ -16,17 +16,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class AugmentPreset:
-    """Ranges of the random transforms; zero turns a transform off.
-
-    Attributes
-    ----------
-    rotation_degrees : float
-        Rotations drawn from [-r, r] degrees.
-    translation : float
-        Shifts drawn from [-t, t] of the image height and width.
-    zoom : float
-        Zoom drawn from [-z, z] (negative zooms in).
-    """
+    """Ranges of the random transforms: rotations in [-r, r] degrees, shifts in [-t, t] of the
+    image's height and width, zoom in [-z, z] (negative zooms in); zero turns a transform off."""
 
     rotation_degrees: float = 0.0
     translation: float = 0.0
@@ -122,20 +113,10 @@ def make_train_dataset(
     augment: str | AugmentPreset = "mild",
     seed: int = 0,
 ):
-    """Chapter 4's training pipeline: shuffle each epoch, batch, augment, prefetch.
-
-    The same ``seed`` gives the same batches and the same augmented images, so a model trained
-    with the same seed (``keras.utils.set_random_seed``) comes out the same.
-
-    Parameters
-    ----------
-    x, y : arrays
-        Prepared training images (float32, (N, 28, 28, 1)) and their labels.
-    augment : str or AugmentPreset
-        ``"none"``, ``"mild"``, ``"strong"`` or a custom preset.
-    seed : int
-        Seeds the shuffle and the augmentation.
-    """
+    """Chapter 4's training pipeline for prepared images ``x`` and labels ``y``: shuffle each
+    epoch, batch, augment with a preset (``"none"``, ``"mild"``, ``"strong"`` or an
+    :class:`AugmentPreset`), prefetch. ``seed`` seeds the shuffle and the augmentation, so the same
+    seed gives the same batches."""
     import tensorflow as tf
 
     _check_prepared(x, y)

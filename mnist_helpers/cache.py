@@ -1,16 +1,8 @@
-"""Saved models: train a model once, load it on every later run.
+"""Saved models: :func:`train_or_load` trains a model once and loads it on every later run.
 
-A chapter passes its own training function to :func:`train_or_load`. The model is saved as
-``<artifacts>/<name>.keras`` beside ``<name>.json``, which holds the key it was trained under (the
-recipe, the profile and, for augmented models, ``augment.AUGMENT_VERSION``), its history and its
-training seconds. A later run with the same key loads it; another key trains it again.
-
-Both are written beside their places and moved in with ``os.replace``, metadata last, so a killed
-run leaves the old model, the new one, or a model without metadata, which is trained again. A model
-that cannot be loaded is reported in one line, renamed to ``<file>.broken-<time>`` and trained again.
-A process holds the lock ``<name>.keras.lock`` while it trains, saves or loads a name; a second one
-waits for it, then loads what the first saved.
-"""
+``<artifacts>/<name>.keras`` and ``<name>.json`` (key, history, seconds) move in by ``os.replace``, metadata last:
+a kill leaves the old model, the new one or one without metadata. That, another key, or a model that cannot be
+loaded (reported in one line, set aside as ``<file>.broken-<time>``) trains again. ``<name>.keras.lock`` serialises."""
 
 from __future__ import annotations
 
@@ -51,29 +43,14 @@ class FitResult:
         return cls(history=logs, epochs=len(next(iter(logs.values()), [])), seconds=float(seconds))
 
 
-def train_or_load(
-    name: str,
-    config: dict[str, Any],
-    train_fn: Callable[[], tuple[Any, Any]],
-    profile: Profile | None = None,
-) -> tuple[Any, FitResult, bool]:
-    """The saved model ``name`` if it was trained with this ``config`` and profile; else call
-    ``train_fn()``, which returns ``(model, history)`` (a Keras ``History``), time it, save the
-    model and return it.
-
-    The name's lock is held throughout, so a second process asking for the same name waits and
-    then loads this one's model. An exception in ``train_fn`` (Ctrl-C included) propagates and
-    saves nothing.
-
-    Returns
-    -------
-    (model, FitResult, loaded)
-        ``loaded`` says whether the model was loaded (True) or trained now (False).
-    """
+def train_or_load(name: str, config: dict[str, Any], train_fn: Callable[[], tuple[Any, Any]],
+                  profile: Profile | None = None) -> tuple[Any, FitResult, bool]:
+    """The model saved as ``name`` under this ``config`` and profile, else ``train_fn()``'s ``(model, History)``,
+    timed and saved: ``(model, FitResult, loaded)``. A second process asking for the name waits, then loads
+    this one's model; an exception in ``train_fn`` (Ctrl-C included) propagates and saves nothing."""
     model_path, meta_path, wanted = _artifact(name, config, profile or get_profile())
     with locked(model_path, f"training or loading {name}"):
-        saved = _load(model_path, meta_path, wanted)
-        if saved is not None:
+        if (saved := _load(model_path, meta_path, wanted)) is not None:
             return (*saved, True)
         start = time.perf_counter()
         model, history = train_fn()
@@ -83,8 +60,7 @@ def train_or_load(
 
 
 def save_trained(name: str, config: dict[str, Any], model, result: FitResult, profile: Profile | None = None) -> Path:
-    """Save a trained ``model`` under ``name`` with its key, history and seconds, where
-    :func:`train_or_load` finds it. Returns the model's path."""
+    """Save a trained ``model`` where :func:`train_or_load` finds it under ``name``; return its path."""
     model_path, meta_path, wanted = _artifact(name, config, profile or get_profile())
     with locked(model_path, f"training or loading {name}"):
         _save(model_path, meta_path, wanted, model, result)
@@ -98,25 +74,21 @@ def saved_model_path(name: str, profile: Profile | None = None) -> Path:
 
 @contextmanager
 def locked(path: Path, doing: str, quiet_seconds: float = 1.0) -> Iterator[None]:
-    """Hold the file lock ``<path>.lock``; if another process holds it longer than ``quiet_seconds``,
-    say on stderr that this one waits for it (``doing`` names that process's work)."""
+    """Hold the file lock ``<path>.lock``; say on stderr if this waits longer than ``quiet_seconds`` for a process ``doing``."""
     from filelock import FileLock, Timeout
 
     lock = FileLock(f"{path}.lock")
     try:
-        lock.acquire(timeout=quiet_seconds)
+        held = lock.acquire(timeout=quiet_seconds)
     except Timeout:
         print(f"Waiting for another process {doing} (it holds {lock.lock_file}) ...", file=sys.stderr, flush=True)
-        lock.acquire()
-    try:
+        held = lock.acquire()
+    with held:  # released on any exit, Ctrl-C included
         yield
-    finally:
-        lock.release()
 
 
 def temporary_beside(path: Path) -> Path:
-    """A temporary file name in ``path``'s folder for a new version of ``path`` (same suffix, so Keras
-    accepts it), after removing the ones a killed process left there. The caller holds ``path``'s lock."""
+    """A temporary name beside ``path`` (same suffix, for Keras), after removing a killed process's; hold the lock."""
     for stale in path.parent.glob(f".{path.name}.*.tmp{path.suffix}"):
         stale.unlink(missing_ok=True)
     return path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
@@ -144,8 +116,7 @@ def replace_with(path: Path, text: str) -> None:
 
 
 def _save(model_path: Path, meta_path: Path, key: dict[str, Any], model, result: FitResult) -> None:
-    """Write the model and its metadata beside their places, then move them in, metadata last. The
-    old metadata is removed before the model is moved in, so it never describes the new model."""
+    """Write model and metadata beside their places, move them in, metadata last (the old one removed first)."""
     model_temp = temporary_beside(model_path)
     try:
         model.save(model_temp)
@@ -159,8 +130,7 @@ def _save(model_path: Path, meta_path: Path, key: dict[str, Any], model, result:
 
 
 def _load(model_path: Path, meta_path: Path, key: dict[str, Any]) -> tuple[Any, FitResult] | None:
-    """The saved model and its :class:`FitResult` if they were saved under ``key``; ``None`` if there
-    are none, or another key, or they cannot be loaded (then they are set aside)."""
+    """The model and :class:`FitResult` saved under ``key``, else ``None`` (damaged files are set aside)."""
     if not meta_path.exists():
         if model_path.exists():
             _set_aside(model_path, meta_path, f"{model_path} has no metadata beside it (its saving was cut short)")
@@ -177,33 +147,29 @@ def _load(model_path: Path, meta_path: Path, key: dict[str, Any]) -> tuple[Any, 
     import keras
 
     try:
-        model = keras.models.load_model(model_path)
-        return model, FitResult(meta["history"], meta["epochs"], meta["seconds"], meta.get("extra", {}))
+        return keras.models.load_model(model_path), FitResult(meta["history"], meta["epochs"], meta["seconds"],
+                                                              meta.get("extra", {}))
     except Exception as error:  # a file cut short, empty, or from another Keras version
         _set_aside(model_path, meta_path, f"{model_path} cannot be loaded", error)
         return None
 
 
 def _set_aside(model_path: Path, meta_path: Path, why: str, error: Exception | None = None) -> None:
-    """Rename a saved model and its metadata to ``<file>.broken-<time>`` and say why in one line
-    (with the first line of ``error``'s message)."""
+    """Rename the model and metadata to ``<file>.broken-<time>`` and say why in one line (``error``'s first)."""
     suffix = time.strftime(".broken-%Y%m%dT%H%M%S")
     for path in (model_path, meta_path):
         if path.exists():
             os.replace(path, f"{path}{suffix}")
-    if error is not None:
-        why += f" ({type(error).__name__}: {(str(error).strip().splitlines() or [''])[0][:200]})"
-    print(f"{why}; set aside as *{suffix}, training {model_path.stem} again.", file=sys.stderr, flush=True)
+    first_line = "" if error is None else f" ({type(error).__name__}: {(str(error).strip().splitlines() or [''])[0][:200]})"
+    print(f"{why}{first_line}; set aside as *{suffix}, training {model_path.stem} again.", file=sys.stderr, flush=True)
 
 
 def _artifact(name: str, config: dict[str, Any], profile: Profile) -> tuple[Path, Path, dict[str, Any]]:
-    """The model and metadata paths of ``name`` and the key (configuration and profile, as JSON
-    round-trips them) that a saved model must match to be loaded."""
+    """The model and metadata paths of ``name`` and the key (as JSON round-trips it) a saved model must match."""
     from mnist_helpers.augment import AUGMENT_VERSION
 
     model_path = saved_model_path(name, profile)
     key = {"config": config, "profile": profile.name}
     if config.get("augment", "none") != "none":
         key["augment_version"] = AUGMENT_VERSION  # a model augmented by another version is retrained
-    key = json.loads(json.dumps(key))
-    return model_path, model_path.with_suffix(".json"), key
+    return model_path, model_path.with_suffix(".json"), json.loads(json.dumps(key))

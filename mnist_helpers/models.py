@@ -15,25 +15,8 @@ from keras import layers
 
 
 def build_dense(hidden_units: int = 256, dropout: float = 0.2) -> keras.Model:
-    """Chapter 2's dense baseline: Flatten, Dense(relu), Dropout, Dense(softmax).
-
-    Parameters
-    ----------
-    hidden_units : int
-        Units of the hidden ReLU layer.
-    dropout : float
-        Dropout rate after the hidden layer, in [0, 1).
-
-    Returns
-    -------
-    keras.Sequential
-        Named ``dense_baseline``; it takes (N, 28, 28, 1) images and gives ten probabilities.
-
-    Raises
-    ------
-    ValueError
-        If ``hidden_units`` is not positive or ``dropout`` is outside [0, 1).
-    """
+    """Chapter 2's dense baseline: Flatten, Dense(``hidden_units``, relu), Dropout(``dropout``),
+    Dense(10, softmax). Raises ``ValueError`` for ``hidden_units`` < 1 or a rate outside [0, 1)."""
     _check_rate(dropout)
     if int(hidden_units) < 1:
         raise ValueError(f"hidden_units must be at least 1, got {hidden_units}")
@@ -53,36 +36,15 @@ def build_cnn(
     dense_dropout: float = 0.3,
     batch_norm: bool = True,
 ) -> keras.Model:
-    """Chapter 3's compact CNN.
+    """Chapter 3's compact CNN: per entry of ``filters`` a block of a 3 x 3 convolution, 2 x 2 max
+    pooling, batch normalization (``batch_norm``), ReLU and ``dropout``; then a dense layer of
+    ``dense_units`` with normalization, ReLU and ``dense_dropout``, and the softmax. Pooling comes
+    before the normalization because that makes a training step cheaper on a CPU
+    (``python -m benchmarks.epoch_speed --variants`` times both orders). Without batch
+    normalization the convolutions and the dense layer get a bias.
 
-    Each entry of ``filters`` is a block: a 3 x 3 convolution, 2 x 2 max pooling, batch
-    normalization (when ``batch_norm``), ReLU and dropout. Then a dense layer with batch
-    normalization, ReLU and dropout, and the softmax. Pooling comes before the normalization
-    because it makes a training step cheaper on a CPU (``python -m benchmarks.epoch_speed
-    --variants`` times both orders); without batch normalization the convolutions and the dense
-    layer get a bias.
-
-    Parameters
-    ----------
-    filters : sequence of int
-        Filters of each block's convolution; one block per entry.
-    dense_units : int
-        Units of the dense layer after the blocks.
-    dropout, dense_dropout : float
-        Dropout rates after each block and after the dense layer, in [0, 1).
-    batch_norm : bool
-        Whether the blocks and the dense layer normalize their outputs.
-
-    Returns
-    -------
-    keras.Sequential
-        Named ``compact_cnn``; it takes (N, 28, 28, 1) images and gives ten probabilities.
-
-    Raises
-    ------
-    ValueError
-        If a dropout rate is outside [0, 1), ``filters`` is empty or not positive, or
-        ``dense_units`` is not positive.
+    Raises ``ValueError`` for a rate outside [0, 1), empty or non-positive ``filters``, or
+    ``dense_units`` < 1.
     """
     _check_rate(dropout)
     _check_rate(dense_dropout)

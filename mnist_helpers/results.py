@@ -1,13 +1,9 @@
-"""The results record: one entry per trained model, per profile (introduced in chapter 2).
+"""The results record (chapter 2 on): one JSON line per trained model in ``<artifacts>/results.jsonl``.
 
-Entries live in ``results.jsonl`` inside the profile's artifacts folder, so smoke entries never mix
-with full ones. Each chapter calls :func:`clear_chapter` before it records, so its entries are the
-ones of its last run (a model that a run no longer records does not linger); :func:`read_results`
-keeps the newest entry of each (chapter, model, seed).
-
-Writers hold the lock ``results.jsonl.lock``; :func:`record_result` appends a whole line in one write
-and :func:`clear_chapter` rewrites the record through a temporary file, so a killed run leaves the
-old record or the new one. A line that is not an entry is skipped with a warning naming its line.
+Each profile has its own record; a chapter clears its entries (:func:`clear_chapter`) before it records, and
+:func:`read_results` keeps the newest entry per (chapter, model, seed). Writers hold ``results.jsonl.lock``;
+an append is one write and a clear replaces the file, so a killed run leaves the old record or the new one.
+A line that is not an entry is skipped with a warning naming its file and line.
 """
 
 from __future__ import annotations
@@ -32,6 +28,7 @@ if TYPE_CHECKING:
 COLUMNS = [
     "chapter", "model", "params", "epochs", "train_seconds", "val_accuracy", "test_accuracy", "seed", "profile",
 ]
+TABLE_COLUMNS = ["chapter", "model", "params", "train_seconds", "val_accuracy", "test_accuracy", "interval"]
 
 
 def results_path(profile: Profile | None = None) -> Path:
@@ -40,10 +37,8 @@ def results_path(profile: Profile | None = None) -> Path:
 
 
 def clear_chapter(chapter: int, profile: Profile | None = None) -> int:
-    """Remove a chapter's entries from the profile's record and return how many there were
-    (chapters 2-6 call it before they record). Without it, an entry that a later run no longer
-    writes (a test-time augmentation row, say, once validation decides against it) would stay in
-    the results table. Lines that are not entries are left out of the rewritten record."""
+    """Remove a chapter's entries (and any unreadable line) from the record; return how many entries went.
+    Chapters call it before they record, so an entry a later run no longer writes does not linger."""
     path = results_path(profile)
     with locked(path, f"writing {path.name}"):
         entries = _entries(path)
@@ -53,97 +48,57 @@ def clear_chapter(chapter: int, profile: Profile | None = None) -> int:
     return len(entries) - len(kept)
 
 
-def record_result(
-    chapter: int,
-    model: str,
-    params: int,
-    epochs: int,
-    train_seconds: float,
-    val_accuracy: float | None,
-    test_accuracy: float,
-    seed: int,
-    profile: Profile | None = None,
-    **extra: object,
-) -> dict:
-    """Append one trained model's entry to the profile's record and return it.
-
-    Accuracies are fractions in [0, 1]; ``val_accuracy`` is ``None`` for a model refit on the
-    training and validation images (chapter 6), which has no validation set left. ``extra`` keys
-    (for example ``n_test``) are stored too.
-    """
+def record_result(chapter: int, model: str, params: int, epochs: int, train_seconds: float,
+                  val_accuracy: float | None, test_accuracy: float, seed: int, profile: Profile | None = None,
+                  **extra: object) -> dict:
+    """Append one trained model's entry (with any ``extra`` keys) to the profile's record and return it.
+    Accuracies are fractions; ``val_accuracy`` is ``None`` for a model refit on the validation images."""
     profile = profile or get_profile()
     for label, value in (("val_accuracy", val_accuracy), ("test_accuracy", test_accuracy)):
-        if label == "val_accuracy" and value is None:
-            continue
-        if value is None or not 0.0 <= float(value) <= 1.0:
+        if not (value is None and label == "val_accuracy" or value is not None and 0.0 <= float(value) <= 1.0):
             raise ValueError(f"{label} must be a fraction in [0, 1], got {value}")
     entry = {
         "chapter": int(chapter), "model": str(model), "params": int(params), "epochs": int(epochs),
-        "train_seconds": float(train_seconds),
-        "val_accuracy": None if val_accuracy is None else float(val_accuracy),
+        "train_seconds": float(train_seconds), "val_accuracy": None if val_accuracy is None else float(val_accuracy),
         "test_accuracy": float(test_accuracy), "seed": int(seed), "profile": profile.name,
         "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra,
     }
-    _append(results_path(profile), json.dumps(entry) + "\n")
-    return entry
-
-
-def _append(path: Path, line: str) -> None:
-    """Append a whole line to ``path`` with one write and flush it to the disk; a last line that a
-    kill cut short gets its line break first, so the new line stays whole."""
-    with locked(path, f"writing {path.name}"):
+    path = results_path(profile)
+    with locked(path, f"writing {path.name}"):  # one write, flushed; a line cut by a kill gets its line break first
         descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             size = os.fstat(descriptor).st_size
-            cut = size > 0 and os.pread(descriptor, 1, size - 1) != b"\n"
-            data = (("\n" if cut else "") + line).encode("utf-8")
+            data = ("\n" if size and os.pread(descriptor, 1, size - 1) != b"\n" else "") + json.dumps(entry) + "\n"
+            data = data.encode("utf-8")
             while data:
                 data = data[os.write(descriptor, data):]
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+    return entry
 
 
 def _entries(path: Path) -> list[tuple[str, dict]]:
-    """The record's lines that are entries, each with its parsed entry; other lines are skipped with
-    a warning on stderr that names the file and line."""
-    if not path.exists():
-        return []
+    """The record's entries as (line, entry); other lines are skipped with a warning naming file and line."""
     entries = []
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    for number, line in enumerate(text.splitlines(), start=1):
         try:
             entry = json.loads(line)
             if not (isinstance(entry, dict) and isinstance(entry.get("chapter"), int)):
                 raise ValueError(f"expected a JSON object with an integer chapter, got {line[:40]!r}")
+            entries.append((line, entry))
         except ValueError as error:
             if line.strip():
                 print(f"{path}, line {number}: not a results entry ({error}); skipped.", file=sys.stderr, flush=True)
-            continue
-        entries.append((line, entry))
     return entries
 
 
-def record_seed_models(
-    chapter: int,
-    label: str,
-    runs: Sequence["SeedRun"],
-    test_accuracy: Mapping[int, float],
-    val_accuracy: Mapping[int, float] | None = None,
-    suffix: str = "",
-    profile: Profile | None = None,
-) -> list[dict]:
-    """Record one entry per seed model, named ``"<label>, seed <seed><suffix>"`` (chapter 6).
-
-    Parameters
-    ----------
-    runs : sequence of recipes.SeedRun
-        As ``recipes.seed_runs`` returns them.
-    test_accuracy, val_accuracy : mappings from seed to accuracy
-        ``val_accuracy`` is ``None`` for refit models, which have no validation set left.
-    suffix : str
-        Appended to the name, for example ``" + TTA"`` when the models predict with test-time
-        augmentation.
-    """
+def record_seed_models(chapter: int, label: str, runs: Sequence["SeedRun"], test_accuracy: Mapping[int, float],
+                       val_accuracy: Mapping[int, float] | None = None, suffix: str = "",
+                       profile: Profile | None = None) -> list[dict]:
+    """Record each seed model of ``runs`` (as ``recipes.seed_runs`` returns them) as ``"<label>, seed <seed><suffix>"``,
+    with accuracies by seed; ``val_accuracy`` is ``None`` for refit models."""
     return [
         record_result(chapter=chapter, model=f"{label}, seed {run.seed}{suffix}", params=run.model.count_params(),
                       epochs=run.result.epochs, train_seconds=run.result.seconds,
@@ -153,17 +108,10 @@ def record_seed_models(
     ]
 
 
-def record_ensemble(
-    chapter: int,
-    name: str,
-    runs: Sequence["SeedRun"],
-    test_accuracy: float,
-    val_accuracy: float | None,
-    profile: Profile | None = None,
-) -> dict:
-    """Record the ensemble of the seed models ``runs`` (``recipes.SeedRun``, as ``seed_runs`` returns them) under
-    ``name`` (chapter 6): its parameters, epochs and training seconds are its members' summed, its
-    seed is the first member's; ``val_accuracy`` is ``None`` for an ensemble of refit models."""
+def record_ensemble(chapter: int, name: str, runs: Sequence["SeedRun"], test_accuracy: float,
+                    val_accuracy: float | None, profile: Profile | None = None) -> dict:
+    """Record the ensemble of the seed models ``runs`` as ``name``: parameters, epochs and seconds summed over
+    its members, the first member's seed; ``val_accuracy`` is ``None`` for refit models."""
     if not runs:
         raise ValueError("expected the seed runs of at least one model, got none")
     return record_result(
@@ -174,9 +122,8 @@ def record_ensemble(
 
 
 def read_results(profile: Profile | None = None, up_to_chapter: int | None = None) -> pd.DataFrame:
-    """All entries of a profile as a DataFrame, the newest per (chapter, model, seed), sorted by
-    chapter; with ``up_to_chapter``, only the entries of that chapter and the ones before it (what
-    a reader has met so far, whatever a build of later chapters has recorded)."""
+    """A profile's entries, the newest per (chapter, model, seed), sorted by chapter; with ``up_to_chapter``
+    only those of that chapter and earlier ones (what a reader has met so far)."""
     lines = [line for line, _ in _entries(results_path(profile))]
     if not lines:
         return pd.DataFrame(columns=COLUMNS)
@@ -188,34 +135,29 @@ def read_results(profile: Profile | None = None, up_to_chapter: int | None = Non
 
 
 def results_table(profile: Profile | None = None, n_test: int | None = None) -> pd.DataFrame:
-    """The book's results table (chapter 6 and the results page): every recorded model of a profile
-    with its parameters, training time, validation and test accuracy and a 95% Wilson interval for
-    the test accuracy. ``n_test`` defaults to the profile's test-set size."""
+    """Every recorded model of a profile with a 95% Wilson interval for its test accuracy (``n_test``: the
+    test-set size, by default the profile's)."""
     from mnist_helpers.stats import binomial_interval
 
     profile = profile or get_profile()
     n_test = n_test or profile.n_test or 10000
     frame = read_results(profile)
     if frame.empty:
-        return pd.DataFrame(columns=["chapter", "model", "params", "train_seconds", "val_accuracy", "test_accuracy", "interval"])
+        return pd.DataFrame(columns=TABLE_COLUMNS)
     intervals = [binomial_interval(int(round(acc * n_test)), n_test) for acc in frame["test_accuracy"]]
-    frame = frame.assign(interval=[f"{lo:.2%} to {hi:.2%}" for lo, hi in intervals])
-    return frame[["chapter", "model", "params", "train_seconds", "val_accuracy", "test_accuracy", "interval"]]
+    return frame.assign(interval=[f"{lo:.2%} to {hi:.2%}" for lo, hi in intervals])[TABLE_COLUMNS]
 
 
 def results_markdown(profile: Profile | None = None) -> str:
-    """:func:`results_table` as a Markdown table, for the results page. A model without a
-    validation accuracy (a refit on training and validation images) shows "refit" there."""
+    """:func:`results_table` as Markdown for the results page; a refit model shows "refit" as validation."""
     profile = profile or get_profile()
     frame = results_table(profile)
     if frame.empty:
         return f"*No model has been recorded yet under the `{profile.name}` profile.*"
-    header = "| chapter | model | parameters | training (s) | validation | test | test, 95% interval |"
-    lines = [header, "|---:|---|---:|---:|---:|---:|---|"]
+    lines = ["| chapter | model | parameters | training (s) | validation | test | test, 95% interval |",
+             "|---:|---|---:|---:|---:|---:|---|"]
     for row in frame.itertuples(index=False):
-        lines.append(
-            f"| {row.chapter} | {row.model} | {row.params:,} | {row.train_seconds:,.0f} | "
-            f"{'refit' if pd.isna(row.val_accuracy) else format(row.val_accuracy, '.2%')} | "
-            f"{row.test_accuracy:.2%} | {row.interval} |"
-        )
+        val = "refit" if pd.isna(row.val_accuracy) else format(row.val_accuracy, ".2%")
+        lines.append(f"| {row.chapter} | {row.model} | {row.params:,} | {row.train_seconds:,.0f} | {val} | "
+                     f"{row.test_accuracy:.2%} | {row.interval} |")
     return "\n".join(lines)

@@ -1,14 +1,8 @@
-"""A live browser of misclassified digits for Jupyter (chapter 5), and chapter 4's augmentation sliders.
-
-:class:`MisclassificationBrowser` needs a running kernel (Jupyter, JupyterLab, VS Code, Colab);
-the static book shows :func:`mnist_helpers.gallery.gallery_html` instead. All of its logic
-(selection, sorting, paging, the empty case) lives in plain methods and properties, so tests drive
-it by setting widget values and clicking buttons, without a browser.
-"""
+"""Chapter 5's live browser of misclassified digits and chapter 4's augmentation sliders; both
+need a running kernel (the static book shows :func:`mnist_helpers.gallery.gallery_html`)."""
 
 from __future__ import annotations
 
-import html
 import math
 
 import numpy as np
@@ -19,8 +13,6 @@ from mnist_helpers.gallery import digit_png
 
 #: The dropdown value that selects every misclassified image.
 ALL_ERRORS = "all errors"
-#: The sort toggle's options: (label, value).
-SORT_OPTIONS: tuple[tuple[str, str], ...] = (("most confident first", "descending"), ("least confident first", "ascending"))
 #: The message shown instead of the grid when the selection holds no image.
 EMPTY_MESSAGE = "No misclassified images in this selection."
 
@@ -29,30 +21,21 @@ class MisclassificationBrowser:
     """Page through the misclassified test digits, one confusion at a time (chapter 5).
 
     A dropdown picks a (true, predicted) pair, or all errors, each with its count; a toggle sorts by
-    the model's confidence; a grid shows ``per_page`` digits with their test index, confidence and
-    top-3 probabilities; previous / next buttons page through the selection.
+    the model's confidence; a grid shows ``per_page`` digits captioned with their test index,
+    confidence and top-3 probabilities; previous / next buttons page through the selection.
+    Show it as the last expression of a cell.
 
     Parameters
     ----------
     frame : pandas.DataFrame
         A predictions frame (:func:`mnist_helpers.analysis.predictions_frame`).
     images : array of shape (N, 28, 28)
-        The test images, row ``i`` belonging to row ``i`` of ``frame`` (positionally): raw uint8
-        pixels or prepared floats in [0, 1].
+        The test images, row ``i`` belonging to row ``i`` of ``frame`` (positionally).
     probs : array of shape (N, K), optional
         The predicted probabilities, for the top-3 line; default: the frame's ``top3`` column if
         it has one, else no top-3 line.
-    per_page : int
-        Digits per page.
-    columns : int
-        Digits per grid row.
-    scale : int
-        Each 28 x 28 digit is drawn ``scale`` times larger, with sharp pixels.
-
-    Examples
-    --------
-    >>> browser = MisclassificationBrowser(frame, splits.x_test, probs)  # doctest: +SKIP
-    >>> browser  # the last expression of a Jupyter cell shows it  # doctest: +SKIP
+    per_page, columns, scale : int
+        Digits per page, digits per grid row, and the upscaling of each 28 x 28 digit.
     """
 
     def __init__(self, frame: pd.DataFrame, images: np.ndarray, probs: np.ndarray | None = None,
@@ -70,12 +53,9 @@ class MisclassificationBrowser:
 
         self._rows = frame.reset_index(drop=True)
         self._errors = self._rows[~self._rows["correct"].astype(bool)]
-        self._images = images
-        self._probs = probs
+        self._images, self._probs = images, probs
         self._png: dict[int, bytes] = {}
-        self.per_page = per_page
-        self.scale = scale
-        self.page = 0
+        self.per_page, self.scale, self.page = per_page, scale, 0
         self.pairs = confusion_pairs(self._rows)
 
         options = [(f"all errors ({len(self._errors)})", ALL_ERRORS)] + [
@@ -84,49 +64,35 @@ class MisclassificationBrowser:
         ]
         self.pair_dropdown = widgets.Dropdown(options=options, value=ALL_ERRORS, description="Confusion:",
                                               layout=widgets.Layout(width="320px"))
-        self.sort_toggle = widgets.ToggleButtons(options=list(SORT_OPTIONS), value="descending", description="Order:",
-                                                 style={"button_width": "160px"})
+        self.sort_toggle = widgets.ToggleButtons(
+            options=[("most confident first", "descending"), ("least confident first", "ascending")],
+            value="descending", description="Order:", style={"button_width": "160px"})
         self.prev_button = widgets.Button(description="previous", icon="arrow-left", layout=widgets.Layout(width="110px"))
         self.next_button = widgets.Button(description="next", icon="arrow-right", layout=widgets.Layout(width="110px"))
         self.page_label = widgets.Label()
         self.message = widgets.HTML()
-        cell = 28 * scale + 40
-        self.grid = widgets.GridBox(layout=widgets.Layout(grid_template_columns=f"repeat({columns}, {cell}px)",
-                                                          grid_gap="10px 8px"))
+        self.grid = widgets.GridBox(layout=widgets.Layout(
+            grid_template_columns=f"repeat({columns}, {28 * scale + 40}px)", grid_gap="10px 8px"))
 
-        self.pair_dropdown.observe(self._on_change, names="value")
-        self.sort_toggle.observe(self._on_change, names="value")
-        self.prev_button.on_click(lambda _: self.previous_page())
-        self.next_button.on_click(lambda _: self.next_page())
+        self.pair_dropdown.observe(lambda _: self.go_to(0), names="value")
+        self.sort_toggle.observe(lambda _: self.go_to(0), names="value")
+        self.prev_button.on_click(lambda _: self.go_to(self.page - 1))
+        self.next_button.on_click(lambda _: self.go_to(self.page + 1))
 
-        controls = widgets.HBox([self.pair_dropdown, self.sort_toggle])
         pager = widgets.HBox([self.prev_button, self.page_label, self.next_button],
                              layout=widgets.Layout(align_items="center", grid_gap="12px"))
-        self.widget = widgets.VBox([controls, pager, self.message, self.grid])
+        self.widget = widgets.VBox([widgets.HBox([self.pair_dropdown, self.sort_toggle]), pager, self.message, self.grid])
         self.refresh()
-
-    # --- state, as plain properties -----------------------------------------------------------
-
-    @property
-    def selected_pair(self) -> tuple[int, int] | None:
-        """The (true, predicted) pair chosen in the dropdown, or None for all errors."""
-        value = self.pair_dropdown.value
-        return None if value == ALL_ERRORS else value
-
-    @property
-    def ascending(self) -> bool:
-        """True when the least confident errors come first."""
-        return self.sort_toggle.value == "ascending"
 
     @property
     def selection(self) -> pd.DataFrame:
         """The errors of the chosen pair (or all errors), sorted by confidence as the toggle says,
-        ties by test index. Its index holds row positions in the frame (and the images)."""
-        rows = self._errors
-        pair = self.selected_pair
-        if pair is not None:
+        ties by test index; its index holds row positions in the frame (and the images)."""
+        rows, pair = self._errors, self.pair_dropdown.value
+        if pair != ALL_ERRORS:
             rows = rows[(rows["true"] == pair[0]) & (rows["predicted"] == pair[1])]
-        return rows.sort_values(["confidence", "index"], ascending=[self.ascending, True], kind="stable")
+        ascending = self.sort_toggle.value == "ascending"
+        return rows.sort_values(["confidence", "index"], ascending=[ascending, True], kind="stable")
 
     @property
     def n_pages(self) -> int:
@@ -136,67 +102,27 @@ class MisclassificationBrowser:
     @property
     def page_rows(self) -> pd.DataFrame:
         """The rows shown on the current page."""
-        start = self.page * self.per_page
-        return self.selection.iloc[start:start + self.per_page]
-
-    @property
-    def is_empty(self) -> bool:
-        """True when the selection holds no image (the message replaces the grid)."""
-        return self.selection.empty
-
-    # --- actions ------------------------------------------------------------------------------
-
-    def select(self, true: int | None, predicted: int | None = None) -> None:
-        """Choose the pair (``true``, ``predicted``), or all errors with ``select(None)``.
-
-        Raises
-        ------
-        ValueError
-            If the pair is not among the model's confusions; the message lists the ones there are.
-        """
-        value = ALL_ERRORS if true is None else (int(true), int(predicted))
-        valid = [v for _, v in self.pair_dropdown.options]
-        if value not in valid:
-            raise ValueError(f"no errors with true {true} and predicted {predicted}; expected one of {valid[1:] or 'none'}")
-        self.pair_dropdown.value = value
+        return self.selection.iloc[self.page * self.per_page:(self.page + 1) * self.per_page]
 
     def go_to(self, page: int) -> None:
         """Show page ``page`` (0-based), clamped to the pages there are."""
         self.page = min(max(0, int(page)), self.n_pages - 1)
         self.refresh()
 
-    def next_page(self) -> None:
-        """Show the next page (stays on the last one)."""
-        self.go_to(self.page + 1)
-
-    def previous_page(self) -> None:
-        """Show the previous page (stays on the first one)."""
-        self.go_to(self.page - 1)
-
-    def _on_change(self, _change=None) -> None:
-        self.page = 0
-        self.refresh()
-
-    # --- drawing ------------------------------------------------------------------------------
-
     def top3(self, position: int) -> list[tuple[int, float]] | None:
         """The three most probable digits of the frame row at ``position``, with probabilities."""
         if self._probs is not None:
             p = self._probs[position]
-            order = np.argsort(-p, kind="stable")[:3]
-            return [(int(d), float(p[d])) for d in order]
+            return [(int(d), float(p[d])) for d in np.argsort(-p, kind="stable")[:3]]
         if "top3" in self._rows.columns:
             return [(int(d), float(q)) for d, q in self._rows.at[position, "top3"]]
         return None
 
     def caption(self, position: int) -> str:
         """The HTML caption of one digit: test index, label and answer, confidence, top 3."""
-        row = self._rows.loc[position]
+        row, top3 = self._rows.loc[position], self.top3(position)
         lines = [f"<b>#{int(row['index'])}</b> true {int(row['true'])} → {int(row['predicted'])}",
-                 f"confidence {row['confidence']:.1%}"]
-        top3 = self.top3(position)
-        if top3:
-            lines.append(format_top3(top3, sep=" · "))
+                 f"confidence {row['confidence']:.1%}"] + ([format_top3(top3, sep=" · ")] if top3 else [])
         return '<div style="font-size: 11px; line-height: 1.3">' + "<br>".join(lines) + "</div>"
 
     def _tile(self, position: int):
@@ -212,41 +138,23 @@ class MisclassificationBrowser:
         """Redraw the grid, the page label, the buttons and the message from the current state."""
         n = len(self.selection)
         self.page = min(self.page, self.n_pages - 1)
-        if n == 0:
-            self.grid.children = ()
-            self.message.value = f"<p><i>{html.escape(EMPTY_MESSAGE)}</i></p>"
-            self.page_label.value = "no images"
-        else:
-            rows = self.page_rows
-            self.grid.children = tuple(self._tile(int(position)) for position in rows.index)
-            self.message.value = ""
-            first = self.page * self.per_page + 1
-            self.page_label.value = (f"page {self.page + 1} of {self.n_pages} "
-                                     f"(images {first}-{first + len(rows) - 1} of {n})")
+        rows = self.page_rows
+        self.grid.children = tuple(self._tile(int(position)) for position in rows.index)
+        self.message.value = "" if n else f"<p><i>{EMPTY_MESSAGE}</i></p>"
+        first = self.page * self.per_page + 1
+        self.page_label.value = (f"page {self.page + 1} of {self.n_pages} (images {first}-{first + len(rows) - 1} of {n})"
+                                 if n else "no images")
         self.prev_button.disabled = self.page == 0
         self.next_button.disabled = self.page >= self.n_pages - 1
 
     def _repr_mimebundle_(self, **kwargs):
-        """Show the browser when it is the last expression of a Jupyter cell."""
         return self.widget._repr_mimebundle_(**kwargs)
 
 
 def augmentation_explorer(images: np.ndarray, seed: int = 0):
-    """Sliders for rotation and shift that re-augment ``images`` live (chapter 4).
-
-    Parameters
-    ----------
-    images : array (N, 28, 28, 1)
-        Prepared images (``data.prepare``), a handful of them.
-    seed : int
-        Seed of the random transforms, so moving a slider back gives the same picture.
-
-    Returns
-    -------
-    ipywidgets.VBox
-        Two sliders above the augmented digits; in a static page it shows nothing useful, so the
-        book shows a fixed grid instead.
-    """
+    """Rotation and shift sliders above a handful of prepared ``images`` (N, 28, 28, 1) and their
+    augmented copies, redrawn live (chapter 4); ``seed`` makes moving a slider back give the same
+    picture. Returns an ``ipywidgets.VBox``."""
     import ipywidgets as w
     import matplotlib.pyplot as plt
 

@@ -1,6 +1,7 @@
 """Chapter 5's plumbing: the predictions frame, its confusion pairs, the known label errors and the
 static gallery. Tiny synthetic data, fixed seeds, no training."""
 
+import io
 import json
 import re
 from importlib import resources
@@ -114,6 +115,9 @@ def test_known_label_errors_data():
 def test_digit_png_is_a_small_png():
     png = digit_png(np.zeros((28, 28), np.uint8))
     assert png.startswith(b"\x89PNG") and len(png) < 500
+    from PIL import Image
+    big = Image.open(io.BytesIO(digit_png(np.ones((28, 28, 1), np.float32), scale=3)))
+    assert big.size == (84, 84) and big.getpixel((0, 0)) == 0  # white ink inverted to black
     with pytest.raises(ValueError, match=r"shape \(28, 28\).*got shape \(2, 28, 28\)"):
         digit_png(np.zeros((2, 28, 28), np.uint8))
 
@@ -136,13 +140,16 @@ def test_gallery_structure_and_order():
     assert "#5" in page and "conf " in page  # captions carry the test index and confidence
 
 
-def test_gallery_limits_groups_and_open_first():
+def test_gallery_limits_per_group_and_refuses_bad_limits():
     probs, y, images = random_case(seed=2)
     frame = predictions_frame(probs, y)
-    page = gallery_html(frame, images, max_per_group=2, max_groups=4, open_first=True)
-    assert page.count("<summary>") == 4
-    assert page.count("<details class=\"mnist-gallery-group\" open>") == 1
-    assert " open>" not in gallery_html(frame, images, max_groups=4)
+    page = gallery_html(frame, images, max_per_group=1)
+    assert page.count("<img ") == page.count("<summary>") == len(confusion_pairs(frame))
+    assert " open>" not in page and "at most 1 per pair" in page
+    with pytest.raises(ValueError, match="max_per_group must be at least 1, got 0"):
+        gallery_html(frame, images, max_per_group=0)
+    with pytest.raises(ValueError, match="max_bytes must leave room"):
+        gallery_html(frame, images, max_bytes=100)
 
 
 def test_gallery_stays_under_the_size_limit():

@@ -129,7 +129,7 @@ def test_choose_tta_decides_single_and_ensemble_on_validation():
     b_plain = np.vstack([right[:2], wrong[2:]])  # 2 of 4, with TTA too
     choice = choose_tta(y, [a_plain, b_plain], [right, b_plain])
     assert (choice.val_plain, choice.val_tta, choice.single) == (pytest.approx(0.625), pytest.approx(0.75), True)
-    assert choice.single_val == pytest.approx(0.75)
+    assert choice.as_dict()["val_tta"] == pytest.approx(0.75)
     tie = choose_tta(y, [a_plain], [a_plain])  # a tie keeps the plain prediction
     assert not tie.single and not tie.ensemble and tie.ensemble_val == pytest.approx(0.75)
     with pytest.raises(ValueError, match="same number"):

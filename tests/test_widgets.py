@@ -59,15 +59,15 @@ def test_selecting_a_pair_filters_and_resets_the_page(case):
     assert len(selection) == confusion_pairs(frame).iloc[0]["count"]
     assert (selection["true"] == true).all() and (selection["predicted"] == pred).all()
     assert len(browser.grid.children) == min(5, len(selection))
-    browser.select(None)
-    assert browser.pair_dropdown.value == ALL_ERRORS
+    browser.pair_dropdown.value = ALL_ERRORS
+    assert len(browser.selection) == int((~frame["correct"]).sum())
 
 
 def test_sort_toggle_reverses_the_order(case):
     frame, images, probs = case
     browser = MisclassificationBrowser(frame, images, probs)
     browser.sort_toggle.value = "ascending"
-    assert browser.ascending and browser.selection["confidence"].is_monotonic_increasing
+    assert browser.selection["confidence"].is_monotonic_increasing
     first_caption = browser.grid.children[0].children[1].value
     least = browser.selection.iloc[0]
     assert f"#{int(least['index'])}" in first_caption and f"{least['confidence']:.1%}" in first_caption
@@ -123,14 +123,12 @@ def test_empty_selection_shows_a_message():
     probs[np.arange(4), [1, 2, 3, 4]] = 0.91
     frame = predictions_frame(probs, np.array([1, 2, 3, 4]))
     browser = MisclassificationBrowser(frame, np.zeros((4, 28, 28), np.uint8))
-    assert browser.is_empty and browser.grid.children == ()
+    assert browser.selection.empty and browser.grid.children == ()
     assert EMPTY_MESSAGE in browser.message.value
     assert browser.prev_button.disabled and browser.next_button.disabled
     browser.next_button.click()  # nothing to page through, and no failure
     browser.sort_toggle.value = "ascending"
-    assert browser.page == 0 and browser.n_pages == 1
-    with pytest.raises(ValueError, match="no errors with true 1 and predicted 7"):
-        browser.select(1, 7)
+    assert browser.page == 0 and browser.n_pages == 1 and browser.page_label.value == "no images"
 
 
 def test_rejects_misaligned_inputs(case):
@@ -141,6 +139,8 @@ def test_rejects_misaligned_inputs(case):
         MisclassificationBrowser(frame, images, probs[:10])
     with pytest.raises(ValueError, match="missing"):
         MisclassificationBrowser(frame.drop(columns="confidence"), images)
+    with pytest.raises(ValueError, match="at least 1"):
+        MisclassificationBrowser(frame, images, per_page=0)
 
 
 def test_has_a_display_entry_point(case):
