@@ -1,10 +1,4 @@
-"""The run profile and where the book keeps its artifacts (chapter 1).
-
-The profile is read from one place, the ``MNIST_PROFILE`` environment variable:
-
-- ``full`` (default): all of MNIST, the real training budgets; the rendered book uses it.
-- ``smoke``: a small stratified subset and one epoch, so CI can execute every notebook fast.
-"""
+"""The run profile, read from ``MNIST_PROFILE``, and where the book keeps its artifacts (chapter 1)."""
 
 from __future__ import annotations
 
@@ -21,18 +15,10 @@ PACKAGES = ("tensorflow", "keras", "numpy", "pandas", "scikit-learn", "seaborn",
 
 @dataclass(frozen=True)
 class Profile:
-    """How much data and training a run uses.
-
-    Attributes
-    ----------
-    name : str
-        ``"full"`` or ``"smoke"``.
-    n_train, n_val, n_test : int or None
-        Sizes of the training, validation and test sets; ``None`` means all that is available
-        (the validation set is always carved from the 60,000 training images).
-    max_epochs : int or None
-        Upper bound on epochs for every fit; ``None`` means the chapter's own budget.
-    """
+    """How much data and training a run uses: ``full`` (all of MNIST, the real budgets; the rendered book) or
+    ``smoke`` (a small stratified subset, one epoch, so CI runs every notebook fast). ``n_train`` / ``n_test``
+    of ``None`` mean all there is; the ``n_val`` validation images come from the 60,000 training images;
+    ``max_epochs`` caps every fit (``None``: no cap)."""
 
     name: str
     n_train: int | None
@@ -59,47 +45,33 @@ PROFILES: dict[str, Profile] = {
 
 
 def get_profile(name: str | None = None) -> Profile:
-    """Return the profile called ``name``, else the one named by ``MNIST_PROFILE``, else ``full``.
-
-    Raises
-    ------
-    ValueError
-        If the name is not a known profile; the message lists the valid ones.
-    """
+    """The profile called ``name``, else the one named by ``MNIST_PROFILE``, else ``full``; a ValueError lists
+    the valid names when the name is unknown."""
     chosen = name if name is not None else os.environ.get(PROFILE_ENV, "").strip() or "full"
-    key = chosen.strip().lower()
-    if key not in PROFILES:
-        valid = ", ".join(sorted(PROFILES))
-        raise ValueError(
-            f"Unknown MNIST profile {chosen!r}: expected one of {valid} "
-            f"(set {PROFILE_ENV} to one of them, or unset it for 'full')."
-        )
+    if (key := chosen.strip().lower()) not in PROFILES:
+        raise ValueError(f"Unknown MNIST profile {chosen!r}: expected one of {', '.join(sorted(PROFILES))} "
+                         f"(set {PROFILE_ENV} to one of them, or unset it for 'full').")
     return PROFILES[key]
 
 
 def artifacts_dir(profile: Profile | None = None) -> Path:
-    """The git-ignored folder where a profile's results and saved models live, created if needed.
+    """The git-ignored folder of a profile's results and saved models, created if needed.
 
-    ``$MNIST_ARTIFACTS_DIR/<profile>`` if that variable is set, else ``<book>/_build/artifacts/<profile>``,
-    where ``<book>`` is the first parent of the working folder that holds ``_toc.yml`` (the working
-    folder itself if none does). Profiles never share a folder, so smoke numbers never mix with full ones.
+    ``$MNIST_ARTIFACTS_DIR/<profile>``, else ``<book>/_build/artifacts/<profile>``, where ``<book>`` is the first
+    parent of the working folder that holds ``_toc.yml`` (else the working folder itself).
     """
-    profile = profile or get_profile()
     base = os.environ.get(ARTIFACTS_ENV)
-    if base:
-        root = Path(base)
-    else:
+    if not base:
         here = Path.cwd().resolve()
         book = next((folder for folder in (here, *here.parents) if (folder / "_toc.yml").is_file()), here)
-        root = book / "_build" / "artifacts"
-    folder = root / profile.name
+        base = book / "_build" / "artifacts"
+    folder = Path(base) / (profile or get_profile()).name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
 def package_versions() -> dict[str, str]:
-    """Versions of Python and of :data:`PACKAGES` (``"not installed"`` for a missing one), for the
-    collapsed cell that opens every chapter."""
+    """Versions of Python and of :data:`PACKAGES` (``"not installed"`` for a missing one)."""
     import importlib.metadata as md
     import platform
 

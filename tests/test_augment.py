@@ -128,16 +128,15 @@ def test_plots_return_axes():
     import matplotlib
 
     matplotlib.use("Agg")
-    from mnist_helpers.plots import plot_history, plot_learning_curves, show_digits
+    from mnist_helpers.plots import plot_learning_curves, show_digits
     from mnist_helpers.training import history_frame
 
     frame = history_frame({"accuracy": [0.5, 0.6], "val_accuracy": [0.4, 0.5], "loss": [1, 0.5], "val_loss": [1, 0.6]})
-    ax = plot_history(frame)
-    assert ax.get_ylabel() == "accuracy"
-    assert len(plot_learning_curves(frame)) == 2
+    axes = plot_learning_curves(frame)
+    assert len(axes) == 2 and [ax.get_ylabel() for ax in axes] == ["accuracy", "loss"]
     assert show_digits(np.zeros((3, 28, 28)), ncols=3).shape == (3,)
     with pytest.raises(ValueError, match="metric"):
-        plot_history(frame, "f1")
+        plot_learning_curves(frame, ["f1"])
 
 
 def test_plot_runs_and_a_learning_rate_that_reaches_zero():
@@ -153,7 +152,8 @@ def test_plot_runs_and_a_learning_rate_that_reaches_zero():
     assert len(ax.get_lines()) >= 2 and ax.get_ylabel() == "validation accuracy"
     assert plot_runs({"cosine": cosine, "plateau": plateau}, "learning_rate", split="train").get_ylabel() == "learning rate"
     assert plot_learning_curves(cosine, ["learning_rate"])[0].get_yscale() == "linear"  # log(0) is undefined
-    assert plot_learning_curves(plateau, ["learning_rate"])[0].get_yscale() == "log"
+    rate_ax = plot_learning_curves(plateau, ["learning_rate"])[0]
+    assert rate_ax.get_yscale() == "log" and rate_ax.get_legend() is None  # the learning rate has one line
     with pytest.raises(ValueError, match="no validation 'loss'"):
         plot_runs({"cosine": cosine}, "loss")
     with pytest.raises(ValueError, match="at least one run"):
