@@ -1,11 +1,6 @@
-"""Augmentation with Keras preprocessing layers in tf.data pipelines: the archive of chapter 4.
-
-Chapter 4 writes :data:`PRESETS`, :func:`build_augmenter` and :func:`make_train_dataset` in visible
-cells; ``tests/test_archive_ch4.py`` checks that its definitions and these build the same layers
-and the same batches. Training batches are augmented in one place, :func:`make_train_dataset`;
-validation and test images go to Keras as arrays, never through it. :func:`predict_tta` is
-chapter 4's test-time augmentation: a fixed, seeded set of views that is part of the predictor.
-"""
+"""Chapter 4's augmentation, archived: presets, the augmenter, the training pipeline (the one place
+training batches are augmented) and test-time augmentation. ``tests/test_archive_ch4.py`` checks
+that chapter 4's visible definitions build the same layers and the same batches."""
 
 from __future__ import annotations
 
@@ -49,12 +44,8 @@ def get_preset(preset: str | AugmentPreset) -> AugmentPreset:
 
 
 def layer_seeds(seed: int | None, n: int = 3) -> list[int | None]:
-    """Independent seeds for the ``n`` random layers of an augmenter built with ``seed``.
-
-    Layers given the same seed draw the same numbers, so a rotation and a zoom seeded alike would
-    move together. ``numpy.random.SeedSequence(seed)`` gives seeds that differ from each other
-    and from those of another ``seed``. ``None`` (unseeded layers) stays ``None``.
-    """
+    """Independent seeds (``numpy.random.SeedSequence``) for an augmenter's ``n`` random layers:
+    layers seeded alike draw the same numbers and would move together. ``None`` stays ``None``."""
     if seed is None:
         return [None] * n
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -132,12 +123,8 @@ def make_train_dataset(
 
 
 def predict_tta(model, x: np.ndarray, copies: int = 4, preset: str | AugmentPreset = "mild", seed: int = 100) -> np.ndarray:
-    """Chapter 4's test-time augmentation: the model's softmax averaged over the prepared images
-    ``x`` and ``copies`` fixed views of them (the preset with seeds ``seed``, ``seed + 1``, ...).
-
-    The views are the same on every call, so they are part of the predictor, and whether to use
-    it is decided on validation data.
-    """
+    """Chapter 4's test-time augmentation: the softmax averaged over the images ``x`` and ``copies``
+    fixed views of them (seeds ``seed``, ``seed + 1``...): part of the predictor, chosen on validation."""
     if copies < 0:
         raise ValueError(f"copies must be 0 or more, got {copies}")
     _check_prepared(x, None)

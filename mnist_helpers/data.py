@@ -29,9 +29,7 @@ MNIST_SHA256: dict[str, str] = {
 
 #: Public mirrors of the original files, tried in turn.
 MIRRORS: list[str] = ["https://storage.googleapis.com/cvdf-datasets/mnist/", "https://ossci-datasets.s3.amazonaws.com/mnist/"]
-
-#: The seed of the book's train / validation split (and of the smoke profile's subsets).
-SPLIT_SEED = 20251126
+SPLIT_SEED = 20251126  #: the seed of the book's train / validation split and the smoke subsets
 
 MNIST = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 

@@ -1,11 +1,9 @@
 """The book's recipes and chapter 4's training function, kept for the chapters after it.
 
-A recipe is one dictionary: the CNN's arguments (``models.build_cnn``), epochs, batch size,
-learning rate and schedule, augmentation preset, callbacks and seed. Chapters 3 and 4 write their
-recipes, callbacks and training function in visible cells; this module archives them, and
-``tests/test_archive_ch4.py`` checks that the archive equals what chapter 4 shows (the same
-callbacks, and the same weights for the same seed). Chapter 6 and ``benchmarks.best_recipe``
-train more seeds of a recipe with :func:`seed_runs`.
+A recipe is one dictionary (the CNN's arguments, epochs, batch size, learning rate and schedule,
+augmentation, callbacks, seed). Chapters 3 and 4 write theirs, the callbacks and the training
+function in visible cells; ``tests/test_archive_ch*.py`` check that this archive equals them.
+Chapter 6 and ``benchmarks.best_recipe`` train more seeds with :func:`seed_runs`.
 """
 
 from __future__ import annotations
@@ -65,18 +63,10 @@ def make_callbacks(monitor: str, early_stopping_patience: int, reduce_lr_patienc
 
 
 def train_recipe(config: dict[str, Any], splits, profile: Profile | None = None):
-    """Chapter 4's training function: seed, build, compile and fit a recipe on ``splits``.
-
-    Returns ``(model, history)``. A ``"cosine"`` schedule decays the rate to zero over the
-    epochs; ``"callbacks"`` adds :func:`make_callbacks` (not with a schedule, which the
-    plateau callback cannot change). A recipe with ``"refit": True`` (see :func:`refit`) trains
-    on the training and validation images together and validates on nothing.
-
-    Raises
-    ------
-    ValueError
-        For an unknown schedule, a cosine schedule with callbacks, or a refit with callbacks.
-    """
+    """Chapter 4's training function: seed, build, compile and fit a recipe on ``splits``; returns
+    ``(model, history)``. A ``"refit"`` recipe (:func:`refit`) trains on the training and
+    validation images and validates on nothing. Raises ``ValueError`` for an unknown schedule, or
+    callbacks with a cosine schedule (which the plateau callback cannot change) or with a refit."""
     import keras
 
     from mnist_helpers.augment import make_train_dataset
@@ -114,11 +104,9 @@ def train_recipe(config: dict[str, Any], splits, profile: Profile | None = None)
 
 
 def refit(config: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a recipe that trains on the training and validation images together, once every
-    choice has been made on validation (``benchmarks.best_recipe --refit``).
-
-    Raises ``ValueError`` for a recipe with callbacks, which would need validation data.
-    """
+    """A copy of a recipe that trains on the training and validation images together, once
+    validation has made every choice (``benchmarks.best_recipe --refit``). Raises ``ValueError``
+    for a recipe with callbacks, which would need validation data."""
     if config.get("callbacks"):
         raise ValueError(f"a refit has no validation data for callbacks to monitor; expected a recipe without "
                          f"'callbacks', got {config['callbacks']}")
@@ -126,8 +114,7 @@ def refit(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def recipe_model(name: str, config: dict[str, Any], splits, profile: Profile | None = None):
-    """The saved model ``name`` if it was trained with ``config`` under this profile, else train it
-    with :func:`train_recipe` and save it. Returns ``(model, FitResult, loaded)``."""
+    """``cache.train_or_load`` with :func:`train_recipe`: ``(model, FitResult, loaded)``."""
     from mnist_helpers.cache import train_or_load
 
     profile = profile or get_profile()

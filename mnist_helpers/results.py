@@ -1,10 +1,7 @@
-"""The results record (chapter 2 on): one JSON line per trained model in ``<artifacts>/results.jsonl``.
-
-Each profile has its own record; a chapter clears its entries (:func:`clear_chapter`) before it records, and
-:func:`read_results` keeps the newest entry per (chapter, model, seed). Writers hold ``results.jsonl.lock``;
-an append is one write and a clear replaces the file, so a killed run leaves the old record or the new one.
-A line that is not an entry is skipped with a warning naming its file and line.
-"""
+"""The results record: one JSON line per trained model in ``<artifacts>/<profile>/results.jsonl``.
+A chapter clears its entries before it records; :func:`read_results` keeps the newest per (chapter,
+model, seed). Writers hold ``results.jsonl.lock``; an append is one write and a clear replaces the
+file, so a killed run leaves the old or the new record. Unreadable lines are skipped with a warning."""
 
 from __future__ import annotations
 

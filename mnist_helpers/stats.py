@@ -69,13 +69,8 @@ def accuracy(probs: np.ndarray, y_true) -> float:
 
 
 def ensemble_average(prob_list: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
-    """The mean of several models' softmax outputs (shape (N, K) each) on the same images.
-
-    Raises
-    ------
-    ValueError
-        If there are no models, the shapes are not one (N, K), or an output is not softmax probabilities.
-    """
+    """The mean of several models' softmax outputs (shape (N, K) each) on the same images. Raises
+    ``ValueError`` for no models, shapes that are not one (N, K), or outputs that are not probabilities."""
     arrays = [np.asarray(p) for p in prob_list]
     if not arrays:
         raise ValueError("expected the outputs of at least one model, got an empty list")

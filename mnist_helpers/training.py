@@ -1,9 +1,5 @@
-"""Small pieces around ``model.fit`` that the chapters call beside their own Keras code.
-
-The chapters write ``compile``, ``fit`` and their callbacks in visible cells; this module keeps
-what is plumbing: how verbose ``fit`` is, a check that a callback's monitor is really logged, the
-learning rate in the history, a tidy history table and accuracies on the three splits.
-"""
+"""Plumbing beside the chapters' own ``compile`` and ``fit``: verbosity, two callbacks, tidy
+histories and accuracies on the three splits."""
 
 from __future__ import annotations
 
@@ -16,14 +12,8 @@ VERBOSE_ENV = "MNIST_VERBOSE"
 
 
 def fit_verbosity() -> int | str:
-    """``verbose`` for ``model.fit``: ``$MNIST_VERBOSE`` if set (the book build uses 2, one line
-    per epoch), else ``"auto"`` (a progress bar in Jupyter).
-
-    Raises
-    ------
-    ValueError
-        If ``$MNIST_VERBOSE`` is not one of the values Keras takes: 0, 1, 2 or ``auto``.
-    """
+    """``verbose`` for ``model.fit``: ``$MNIST_VERBOSE`` (the book build sets 2, a line per epoch),
+    else ``"auto"`` (a progress bar in Jupyter). Raises ``ValueError`` for a value Keras does not take."""
     value = os.environ.get(VERBOSE_ENV, "").strip()
     if value in ("", "auto"):
         return "auto"

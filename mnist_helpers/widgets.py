@@ -11,9 +11,7 @@ import pandas as pd
 from mnist_helpers.analysis import aligned_images, check_frame, confusion_pairs, format_top3
 from mnist_helpers.gallery import digit_png
 
-#: The dropdown value that selects every misclassified image.
-ALL_ERRORS = "all errors"
-#: The message shown instead of the grid when the selection holds no image.
+ALL_ERRORS = "all errors"  #: the dropdown value that selects every misclassified image
 EMPTY_MESSAGE = "No misclassified images in this selection."
 
 
@@ -32,10 +30,9 @@ class MisclassificationBrowser:
     images : array of shape (N, 28, 28)
         The test images, row ``i`` belonging to row ``i`` of ``frame`` (positionally).
     probs : array of shape (N, K), optional
-        The predicted probabilities, for the top-3 line; default: the frame's ``top3`` column if
-        it has one, else no top-3 line.
+        Probabilities for the top-3 line (default: the frame's ``top3`` column, if any).
     per_page, columns, scale : int
-        Digits per page, digits per grid row, and the upscaling of each 28 x 28 digit.
+        Digits per page and per grid row; upscaling of each digit.
     """
 
     def __init__(self, frame: pd.DataFrame, images: np.ndarray, probs: np.ndarray | None = None,
