@@ -15,10 +15,10 @@ endif
 # The smoke profile builds into its own folder so its cache never serves the full book.
 BOOK_OUT := $(if $(filter smoke,$(MNIST_PROFILE)),_build/smoke,.)
 HTML := $(BOOK_OUT)/_build/html
-# The execution cache keys on each notebook's own code, but the notebooks' outputs also depend on
-# mnist_helpers (a changed recipe means another saved model). When the package changed since the
-# last successful build, the cache is cleared and every page re-executed; saved models are loaded,
-# so that costs minutes, and only a changed recipe retrains.
+# Sphinx re-reads, and so re-executes, only the pages whose source changed since the last build;
+# the notebooks' outputs also depend on mnist_helpers (a changed recipe means another saved model).
+# When the package changed since the last successful build, every page is re-executed (`--all`);
+# saved models are loaded, so that costs minutes, and only a changed recipe retrains.
 HELPERS_SHA := $(shell cat mnist_helpers/*.py mnist_helpers/data_files/* 2>/dev/null | sha256sum | cut -c1-16)
 HELPERS_STAMP := $(BOOK_OUT)/_build/.helpers-sha
 
@@ -41,9 +41,8 @@ setup: $(STAMP)
 
 book: $(STAMP)
 	@echo "Building the book with profile '$${MNIST_PROFILE:-full}' into $(HTML)"
-	@ALL=; if [ -d $(BOOK_OUT)/_build/.jupyter_cache ] && [ "$$(cat $(HELPERS_STAMP) 2>/dev/null)" != "$(HELPERS_SHA)" ]; then \
-	  echo "mnist_helpers changed since the last build: clearing the execution cache, re-executing every page"; \
-	  rm -rf $(BOOK_OUT)/_build/.jupyter_cache; ALL=--all; fi; \
+	@ALL=; if [ -d $(BOOK_OUT)/_build/.doctrees ] && [ "$$(cat $(HELPERS_STAMP) 2>/dev/null)" != "$(HELPERS_SHA)" ]; then \
+	  echo "mnist_helpers changed since the last build: re-executing every page"; ALL=--all; fi; \
 	$(BIN)/jupyter-book build . --path-output $(BOOK_OUT) -W --keep-going $$ALL || { \
 	  echo "--- execution reports ---"; cat $(HTML)/reports/*.log 2>/dev/null; exit 1; }
 	@echo $(HELPERS_SHA) > $(HELPERS_STAMP)
@@ -68,9 +67,12 @@ lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet jupyterlab
 	cd notebooks && ../$(BIN)/jupyter lab
 
-# Notebooks are committed without outputs: strip them after running them in Jupyter.
+# Notebooks are committed without outputs: strip them after running them in Jupyter (code outputs,
+# execution counts, and the {eval} results jupyterlab-myst keeps in markdown cells' metadata).
 strip: $(STAMP)
-	$(BIN)/python -c "import nbformat, sys; [nbformat.write(nb, p) for p in sys.argv[1:] for nb in [nbformat.read(p, 4)] if not [c.update(outputs=[], execution_count=None) for c in nb.cells if c.cell_type == 'code'] or True]" notebooks/*.ipynb
+	$(BIN)/python -c "import nbformat, sys; \
+	[([c.update(outputs=[], execution_count=None) if c.cell_type == 'code' else c.metadata.pop('user_expressions', None) \
+	   for c in nb.cells], nbformat.write(nb, p)) for p in sys.argv[1:] for nb in [nbformat.read(p, 4)]]" notebooks/*.ipynb
 
 clean:
 	rm -rf _build

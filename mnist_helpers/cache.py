@@ -52,11 +52,21 @@ def train_or_load(name: str, config: dict[str, Any], train_fn: Callable[[], tupl
     with locked(model_path, f"training or loading {name}"):
         if (saved := _load(model_path, meta_path, wanted)) is not None:
             return (*saved, True)
+        print(first_run_message(name, config, profile or get_profile()), flush=True)
         start = time.perf_counter()
         model, history = train_fn()
         result = FitResult.from_history(history, time.perf_counter() - start)
         _save(model_path, meta_path, wanted, model, result)
     return model, result, False
+
+
+def first_run_message(name: str, config: dict[str, Any], profile: Profile, epoch_seconds: float = 45.0) -> str:
+    """One line before training ``name``: its epochs and about how long, at ``epoch_seconds`` a full epoch."""
+    epochs = profile.epochs(int(config.get("epochs", 1)))
+    minutes = epochs * epoch_seconds * (profile.n_train or 55_000) / 55_000 / 60
+    took = f"about {round(minutes)} min" if minutes >= 1 else "under a minute"
+    return (f"No saved model '{name}' for the {profile.name} profile yet: training it now, {epochs} epoch{'s' * (epochs != 1)}, "
+            f"{took} on a 2-core CPU ({epoch_seconds:.0f} s a full epoch there).")
 
 
 def save_trained(name: str, config: dict[str, Any], model, result: FitResult, profile: Profile | None = None) -> Path:

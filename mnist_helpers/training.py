@@ -30,12 +30,9 @@ def check_monitors(*monitors: str):
 
     class CheckMonitors(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            missing = [m for m in monitors if m not in (logs or {})]
-            if missing:
-                raise ValueError(
-                    f"callbacks monitor {missing}, but Keras logged only {sorted(logs or {})}; "
-                    "fix the monitor name (validation metrics need validation data)"
-                )
+            if missing := [m for m in monitors if m not in (logs or {})]:
+                raise ValueError(f"callbacks monitor {missing}, but Keras logged only {sorted(logs or {})}; "
+                                 "fix the monitor name (validation metrics need validation data)")
 
     return CheckMonitors()
 

@@ -222,3 +222,13 @@ def test_an_old_state_saved_by_save_trained_loads(artifacts, trainer):
     save_trained("net", {"v": 1}, _tiny_model(3.0), FitResult({"loss": [0.1]}, 1, 1.0), SMOKE)
     model, result, loaded = train_or_load("net", {"v": 1}, train, SMOKE)
     assert loaded and _bias(model) == 3.0 and result.history == {"loss": [0.1]} and trainings() == 0
+
+
+def test_first_run_message_says_what_trains_and_how_long():
+    from mnist_helpers.cache import first_run_message
+    from mnist_helpers.config import PROFILES
+
+    full = first_run_message("chapter4_best", {"epochs": 17}, PROFILES["full"])
+    assert "'chapter4_best'" in full and "17 epochs" in full and "about 13 min" in full
+    smoke = first_run_message("chapter4_best", {"epochs": 17}, PROFILES["smoke"])
+    assert "1 epoch," in smoke and "under a minute" in smoke
