@@ -2,12 +2,14 @@
 
 The rule (also in the README, section "The repository URL"):
 
-* **Placeholder** - the URL is a placeholder when it is empty or missing, when its owner or name is
-  the literal ``OWNER`` or ``REPO`` (the committed value is ``https://github.com/OWNER/REPO``), or
-  when it is jupyter-book's own default, ``https://github.com/executablebooks/jupyter-book``, which
-  jupyter-book substitutes when the key is left out. Then the built book links to no repository:
-  the repository, issues, edit and source buttons and every launch button (Binder, Colab,
-  JupyterHub, Deepnote, JupyterLite, Thebe) are turned off, and the theme gets no repository URL.
+* **Placeholder** - the URL is a placeholder when its owner or name is the literal ``OWNER`` or
+  ``REPO`` (the committed value is ``https://github.com/OWNER/REPO``), when it is jupyter-book's
+  own default, ``https://github.com/executablebooks/jupyter-book`` (substituted when the key is
+  left out), or when it is empty. Then the built book links to no repository: the repository,
+  issues, edit and source buttons and every launch button (Binder, Colab, JupyterHub, Deepnote,
+  JupyterLite, Thebe) are turned off, and the theme gets no repository URL. (jupyter-book itself
+  stops with "you must specify the repository URL" when the URL is empty or missing while an
+  ``html.use_*_button`` is on, before this extension runs: hence the OWNER/REPO placeholder.)
 * **Set** - any other value must look like ``https://<host>/<owner>/<repo>`` on a host the theme
   can name (its name contains github, gitlab or bitbucket); the buttons ``_config.yml`` turns on
   then point at it. A value that is neither fails the build with a message saying what was expected.
