@@ -372,6 +372,7 @@ def test_page_renders(tab: Tab, site: Path, name: str) -> None:
     response = tab.open(name)
     assert response is not None and response.status == 200, f"{name}.html: HTTP {response and response.status}"
     assert tab.page.locator("article h1").count() > 0, f"{name}.html has no page title (article h1)"
+    assert f"{name}.html" in " ".join(tab.problems.requests), f"{name}.html: the request watcher saw no request for the page itself"
 
     scroll_through(tab.page)
     wait_for_images(tab.page, only_shown=True)
