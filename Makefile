@@ -9,15 +9,18 @@ STAMP := $(VENV)/.installed
 # Keep TensorFlow's start-up noise out of pages and logs; one line per epoch in executed notebooks.
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export MNIST_VERBOSE ?= 2
+# An absolute path, since the notebooks run in notebooks/ (`override`: also when given as `make book MNIST_DATA_DIR=...`).
 ifdef MNIST_DATA_DIR
-export MNIST_DATA_DIR := $(abspath $(MNIST_DATA_DIR))
+override MNIST_DATA_DIR := $(abspath $(MNIST_DATA_DIR))
+export MNIST_DATA_DIR
 endif
 # The smoke profile builds into its own folder so its cache never serves the full book.
 BOOK_OUT := $(if $(filter smoke,$(MNIST_PROFILE)),_build/smoke,.)
 HTML := $(BOOK_OUT)/_build/html
 # Sphinx re-reads, and so re-executes, only the pages whose source changed since the last build;
 # the notebooks' outputs also depend on mnist_helpers (a changed recipe means another saved model).
-# When the package changed since the last successful build, every page is re-executed (`--all`);
+# When the package changed since the last successful build, or the last build failed (Sphinx keeps the pages
+# it read, so a page that failed would not run again), every page is re-executed (`--all`);
 # saved models are loaded, so that costs minutes, and only a changed recipe retrains.
 HELPERS_SHA := $(shell cat mnist_helpers/*.py mnist_helpers/data_files/* 2>/dev/null | sha256sum | cut -c1-16)
 HELPERS_STAMP := $(BOOK_OUT)/_build/.helpers-sha
@@ -44,7 +47,7 @@ book: $(STAMP)
 	@ALL=; if [ -d $(BOOK_OUT)/_build/.doctrees ] && [ "$$(cat $(HELPERS_STAMP) 2>/dev/null)" != "$(HELPERS_SHA)" ]; then \
 	  echo "mnist_helpers changed since the last build: re-executing every page"; ALL=--all; fi; \
 	$(BIN)/jupyter-book build . --path-output $(BOOK_OUT) -W --keep-going $$ALL || { \
-	  echo "--- execution reports ---"; cat $(HTML)/reports/*.log 2>/dev/null; exit 1; }
+	  echo "--- execution reports ---"; cat $(HTML)/reports/*.log 2>/dev/null; rm -f $(HELPERS_STAMP); exit 1; }
 	@echo $(HELPERS_SHA) > $(HELPERS_STAMP)
 	@echo "Open file://$(abspath $(HTML))/index.html"
 
