@@ -113,7 +113,7 @@ def test_steps_without_records_are_said_not_measured():
     text = steps_chart.noise_markdown(frame.reset_index(), 10000)
     assert "dense, CNN, + test-time augmentation." in text.split("**Not measured in this build**")[1]
     table = steps_chart.mapping_markdown(frame.reset_index())
-    assert "| CNN | *no model recorded* |" in table and "nan" not in table
+    assert "| CNN | *no model recorded* |  | not measured |  |" in table and "nan" not in table
 
 
 def test_steps_frame_refuses_what_is_not_a_record():

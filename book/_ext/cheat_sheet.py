@@ -84,12 +84,12 @@ def plot_flowchart(thresholds: dict[str, float], ax=None):
     def box(x, y, text, colour, width=30, height=10):
         ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0.6",
                                     facecolor=colour, edgecolor="0.3", linewidth=1))
-        ax.text(x, y, text, ha="center", va="center", fontsize=8.5, wrap=True)
+        ax.text(x, y, text, ha="center", va="center", fontsize=10.5)
 
     def arrow(start, end, label="", offset=(1.2, 0)):
         ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, color="0.3", linewidth=1))
         if label:
-            ax.text((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1], label, fontsize=8,
+            ax.text((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1], label, fontsize=10,
                     color="0.2", ha="left", va="center")
 
     box(30, 93, f"Underfitting?\ntraining accuracy < {t['UNDERFIT_TRAIN_ACCURACY']:g}", question, width=40)
@@ -104,7 +104,7 @@ def plot_flowchart(thresholds: dict[str, float], ax=None):
     box(85, 28, "Model failure:\neverything else", question, width=22, height=13)
     box(18, 7, "Look at the image: a wrong label\nis not for the model to \"fix\"", stop, width=33)
     box(53, 7, "A close call: would a person\nlabel it with confidence?", stop, width=26)
-    box(85, 7, "What is left to win: augmentation\nfor the confused pairs (chosen on\nvalidation), seeds, ensembles", action, width=26, height=12)
+    box(85, 7, "What is left to win: augmentation\nfor the confused pairs (chosen on\nvalidation), seeds, ensembles", action, width=29, height=12)
 
     arrow((51, 93), (64, 93), "yes", (-6, 2))
     arrow((30, 88), (30, 78), "no")
@@ -115,7 +115,7 @@ def plot_flowchart(thresholds: dict[str, float], ax=None):
     arrow((46, 48), (85, 34.5), "if neither", (-6, 3))
     for x in (18, 53, 85):
         arrow((x, 21.5), (x, 12))
-    ax.set_title("Error analysis: what to change next (thresholds from chapter 5, MNIST-specific)", fontsize=10)
+    ax.set_title("Error analysis: what to change next (thresholds from chapter 5, MNIST-specific)", fontsize=12)
     return ax
 
 
@@ -128,7 +128,7 @@ def write_flowchart(thresholds: dict[str, float], path: Path) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(10, 7.5))
+    fig, ax = plt.subplots(figsize=(12, 8.5))
     plot_flowchart(thresholds, ax=ax)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)

@@ -20,29 +20,24 @@ class Published:
     setting: str
 
 
+OFFICIAL = "official MNIST test set (10,000)"
+KAGGLE = "Kaggle's Digit Recognizer test split, not the official one"
+
 #: As reported by the authors (see the page's references); errors in percent of the test images.
 PUBLISHED: list[Published] = [
-    Published("Cireşan, Meier and Schmidhuber, CVPR 2012", "multi-column deep neural network (MCDNN)", 0.23,
-              "official MNIST test set (10,000)",
-              "an average of many deep CNN columns, each trained on the digits preprocessed in a different way"),
-    Published("Wan, Zeiler, Zhang, LeCun and Fergus, ICML 2013", "DropConnect", 0.21, "official MNIST test set (10,000)",
-              "several DropConnect-trained networks aggregated"),
-    Published("An, Lee, Park, Yang and So, arXiv 2020", "ensemble of simple CNNs (two-layer ensemble)", 0.09,
-              "official MNIST test set (10,000)",
-              "a heterogeneous ensemble of three ensembles of CNNs (3 x 3, 5 x 5, 7 x 7 kernels, batch normalization, no "
-              "pooling), rotation and translation augmentation; the best of the authors' runs ('up to')"),
-    Published("An, Lee, Park, Yang and So, arXiv 2020", "majority vote of three simple CNNs", 0.13,
-              "official MNIST test set (10,000)", "three models, augmentation as above; the best of the authors' runs"),
-    Published("Byerly, Kalganova and Dear, arXiv 2020", "homogeneous vector capsules, ensemble", 0.13,
-              "official MNIST test set (10,000)", "an ensemble of capsule networks with several classification branches"),
-    Published("Byerly, Kalganova and Dear, arXiv 2020", "homogeneous vector capsules, single model", 0.17,
-              "official MNIST test set (10,000)", "one model"),
-    Published("Deotte, Kaggle 2018", "ensemble of 15 CNNs", 0.255, "official MNIST test set (10,000)",
-              "15 CNNs, 30 epochs each, trained on rotated, scaled and shifted copies of the training images; the mean "
-              "of 100 runs of the whole ensemble (best run 0.21%)"),
-    Published("Deotte, Kaggle 2018", "ensemble of 15 CNNs, Kaggle leaderboard", 0.243,
-              "Kaggle's Digit Recognizer test split (not the official one)",
-              "the same ensemble trained on Kaggle's training split; leaderboard accuracy 99.757%"),
+    Published("Cireşan et al. 2012", "multi-column deep neural network", 0.23, OFFICIAL,
+              "an average of several deep CNN columns, each trained on the digits preprocessed differently"),
+    Published("Wan et al. 2013", "DropConnect", 0.21, OFFICIAL, "several DropConnect networks aggregated"),
+    Published("An et al. 2020", "two-layer ensemble of simple CNNs", 0.09, OFFICIAL,
+              "three ensembles of CNNs without pooling, rotation and translation augmentation; best of their runs"),
+    Published("An et al. 2020", "majority vote of three simple CNNs", 0.13, OFFICIAL, "as above; best of their runs"),
+    Published("Byerly et al. 2020", "capsule networks, ensemble", 0.13, OFFICIAL,
+              "homogeneous vector capsules with several classification branches, no routing"),
+    Published("Byerly et al. 2020", "capsule network, single model", 0.17, OFFICIAL, "one model of the above"),
+    Published("Deotte 2018", "ensemble of 15 CNNs", 0.255, OFFICIAL,
+              "trained on millions of rotated, scaled and shifted digits; mean of 100 runs (best 0.21%)"),
+    Published("Deotte 2018", "ensemble of 15 CNNs, Kaggle", 0.243, KAGGLE,
+              "the same ensemble on Kaggle's leaderboard (99.757%), another test split"),
 ]
 
 
@@ -70,15 +65,15 @@ def published_markdown(results: pd.DataFrame, n_test: int, test_set: str) -> str
     intervals on the test error; ``test_set`` describes this build's test images."""
     from mnist_helpers.stats import binomial_interval
 
-    rows = [(p.error_percent, f"{p.method} ({p.cite})", f"{p.error_percent:g}%", "", p.test_set, p.setting)
+    rows = [(p.error_percent, f"{p.cite}: {p.method}", f"{p.error_percent:g}%", "", p.test_set, p.setting)
             for p in PUBLISHED]
     for model in book_models(results).itertuples():
         low, high = binomial_interval(int(round(model.test_accuracy * n_test)), n_test)
         error = (1 - model.test_accuracy) * 100
         rows.append((error, f"**{model.method}**", f"**{error:.2f}%**", f"{(1 - high):.2%} to {(1 - low):.2%}",
-                     test_set, "measured in this build (results record)"))
-    lines = ["| method | test error | 95% interval | test set | setting |", "|---|---:|---|---|---|"]
-    lines += [f"| {method} | {error} | {interval} | {test_set} | {setting} |"
+                     test_set, "measured in this build"))
+    lines = ["| result | test error | 95% interval | setting |", "|---|---:|---|---|"]
+    lines += [f"| {method} | {error} | {interval} | {setting if test_set == OFFICIAL else f'*{test_set}*: {setting}'} |"
               for _, method, error, interval, test_set, setting in sorted(rows, key=lambda row: row[0])]
     return "\n".join(lines)
 
@@ -91,19 +86,20 @@ def standing_markdown(results: pd.DataFrame, n_test: int) -> str:
     models = book_models(results)
     if models.empty:
         return "*This build recorded neither chapter 4's recipe nor chapter 6's ensemble.*"
-    official = [p for p in PUBLISHED if p.test_set.startswith("official")]
+    official = [p for p in PUBLISHED if p.test_set == OFFICIAL]
     sentences = []
     for model in models.itertuples():
         low, high = binomial_interval(int(round(model.test_accuracy * n_test)), n_test)
         error_low, error_high = (1 - high) * 100, (1 - low) * 100
 
         def named(chosen):
-            return "; ".join(f"{p.method} ({p.error_percent:g}%)" for p in chosen) or "none"
+            return "; ".join(f"{p.cite}, {p.method} ({p.error_percent:g}%)" for p in chosen) or "none"
 
         below = [p for p in official if p.error_percent < error_low]
         inside = [p for p in official if error_low <= p.error_percent <= error_high]
         sentences.append(
             f"- **{model.method}**: test error {(1 - model.test_accuracy):.2%}, 95% interval {error_low:.2f}% to "
-            f"{error_high:.2f}%. Published results on the official test set below that interval: {named(below)}. "
+            f"{error_high:.2f}%. Published results on the official test set with an error below that interval: "
+            f"{named(below)}. "
             f"Inside it: {named(inside)}.")
     return "\n".join(sentences)

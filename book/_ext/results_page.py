@@ -73,8 +73,8 @@ def published_section(profile, results) -> str:
     import published
 
     n_test = _test_size(profile)
-    test_set = ("official MNIST test set (10,000)" if profile.n_test is None
-                else f"a subset of {n_test:,} official test images ({profile.name} profile)")
+    test_set = (published.OFFICIAL if profile.n_test is None
+                else f"subset of {n_test:,} official test images ({profile.name} profile)")
     return (f"Profile of this build: **{profile.name}**.\n\n" + published.published_markdown(results, n_test, test_set)
             + "\n\n" + published.standing_markdown(results, n_test))
 

@@ -186,7 +186,7 @@ def plot_steps(frame: pd.DataFrame, ax=None):
     ax.set_ylabel("test error (%)")
     ax.set_ylim(bottom=0)
     ax.set_title("What each step bought: test error, lower is better")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.38), ncol=2, fontsize=8, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.42), ncol=2, fontsize=9, frameon=False)
     return ax
 
 
@@ -199,7 +199,7 @@ def write_steps_figure(frame: pd.DataFrame, path: Path) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(9, 5.2), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(7.5, 4.8), constrained_layout=True)
     plot_steps(frame, ax=ax)
     fig.savefig(path, dpi=130, bbox_inches="tight")
     plt.close(fig)
@@ -240,14 +240,14 @@ def mapping_markdown(frame: pd.DataFrame) -> str:
     def percent(value):
         return "" if pd.isna(value) else f"{value:.2%}"
 
-    lines = ["| step | its model in the record (chapter) | test | 95% interval | what the step bought, measured as | test of the model without it | change (test images) |",
-             "|---|---|---:|---|---|---:|---:|"]
+    lines = ["| step | its model in the record (chapter) | test (95% interval) | what the step bought, measured as "
+             "| change (test images) |", "|---|---|---|---|---:|"]
     for row in frame.itertuples():
         model = f"{row.model} ({row.chapter})" if isinstance(row.model, str) else "*no model recorded*"
-        interval = "" if pd.isna(row.low) else f"{row.low:.2%} to {row.high:.2%}"
+        test = "" if pd.isna(row.low) else f"{row.test_accuracy:.2%} ({row.low:.2%} to {row.high:.2%})"
         change = "" if pd.isna(row.change_images) else f"{int(row.change_images):+d}"
         both = isinstance(row.measured, str) and isinstance(row.comparison, str)
-        compared = f"{row.measured} against {row.comparison}" if both else "not measured"
-        lines.append(f"| {row.step} | {model} | {percent(row.test_accuracy)} | {interval} | {compared} | "
-                     f"{percent(row.comparison_accuracy) if both else ''} | {change} |")
+        compared = (f"{row.measured} against {row.comparison} ({percent(row.comparison_accuracy)})" if both
+                    else "not measured")
+        lines.append(f"| {row.step} | {model} | {test} | {compared} | {change} |")
     return "\n".join(lines)
