@@ -1,8 +1,8 @@
 """The reference pages filled at build time: what each step bought, the cheat sheet, published results, the glossary.
 
 The functions of ``book/_ext`` are tested on small results frames; the last test checks a smoke build's pages and
-their images when one exists (``make book MNIST_PROFILE=smoke``, or the folder named by ``MNIST_SMOKE_HTML``), and
-skips otherwise.
+their images when one exists (``make book MNIST_PROFILE=smoke``, or the folder named by ``BOOK_HTML`` as for the
+browser test), and skips otherwise.
 """
 
 from __future__ import annotations
@@ -102,7 +102,8 @@ def test_a_step_is_within_noise_when_it_lies_inside_the_comparisons_interval():
     big = _full_record()
     big.loc[big["model"] == "CNN, mild augmentation, 5 epochs", "test_accuracy"] = 0.80
     big_frame = steps_chart.steps_frame(big, 1000)
-    outside = steps_chart.noise_markdown(big_frame, 1000).split("**Outside that interval**")[1].split("**Not measured")[0]
+    text = steps_chart.noise_markdown(big_frame, 1000)
+    outside = text.split("**Outside that interval**")[1].split("**Not measured")[0]
     assert "+ augmentation (-193 images)" in outside
     assert "seeds of the recipe are 7 test images apart" in steps_chart.noise_markdown(frame.reset_index(), 10000)
 
@@ -199,7 +200,7 @@ def test_the_new_pages_are_in_the_table_of_contents():
         assert placeholders, doc
 
 
-SMOKE_HTML = Path(os.environ.get("MNIST_SMOKE_HTML", ROOT / "_build" / "smoke" / "_build" / "html"))
+SMOKE_HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "smoke" / "_build" / "html"))
 
 
 @pytest.mark.skipif(not (SMOKE_HTML / "book" / "results.html").is_file(), reason="no smoke build of the book")

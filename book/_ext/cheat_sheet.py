@@ -32,8 +32,9 @@ def chapter_constants(notebook: Path, names: tuple[str, ...] = THRESHOLDS) -> di
         for node in tree.body:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 name = node.targets[0].id
-                if name in names and isinstance(node.value, ast.Constant) and isinstance(node.value.value, (int, float)):
-                    found[name] = float(node.value.value)
+                value = node.value.value if isinstance(node.value, ast.Constant) else None
+                if name in names and isinstance(value, (int, float)):
+                    found[name] = float(value)
     missing = [name for name in names if name not in found]
     if missing:
         raise ValueError(f"expected {Path(notebook).name} to assign a number to each of {list(names)}; "
@@ -97,14 +98,15 @@ def plot_flowchart(thresholds: dict[str, float], ax=None):
     box(30, 73, f"Overfitting?\ntraining accuracy - validation accuracy > {t['OVERFIT_GAP']:g}", question, width=40)
     box(80, 73, "Regularization (dropout)\nor augmentation", action)
     box(30, 53, "Neither: look at the errors,\none by one (confidence, margin, runner-up)", question, width=40)
-    box(18, 28, f"Label noise?\na known label error, or the answer gets\n>= {t['NOISE_CONFIDENCE']:g} probability and the "
-                f"label < {t['NOISE_P_TRUE']:g}", question, width=33, height=13)
+    box(18, 28, f"Label noise?\na known label error, or the answer gets\n>= {t['NOISE_CONFIDENCE']:g} "
+                f"probability and the label < {t['NOISE_P_TRUE']:g}", question, width=33, height=13)
     box(53, 28, f"Ambiguous?\nthe label is the runner-up,\nless than {t['AMBIGUOUS_MARGIN']:g} behind the answer",
         question, width=29, height=13)
     box(85, 28, "Model failure:\neverything else", question, width=22, height=13)
     box(18, 7, "Look at the image: a wrong label\nis not for the model to \"fix\"", stop, width=33)
     box(53, 7, "A close call: would a person\nlabel it with confidence?", stop, width=26)
-    box(85, 7, "What is left to win: augmentation\nfor the confused pairs (chosen on\nvalidation), seeds, ensembles", action, width=29, height=12)
+    box(85, 7, "What is left to win: augmentation\nfor the confused pairs (chosen on\nvalidation), seeds, ensembles",
+        action, width=29, height=12)
 
     arrow((51, 93), (64, 93), "yes", (-6, 2))
     arrow((30, 88), (30, 78), "no")

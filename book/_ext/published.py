@@ -1,5 +1,6 @@
-"""Published MNIST results beside this book's models: the published figures as the papers report them, this book's
-from the results record of the build (:func:`book_models`), and the sentence that places them (:func:`standing_markdown`).
+"""Published MNIST results beside this book's models: the published figures as the papers report them, this
+book's from the results record of the build (:func:`book_models`), and the sentences that place them
+(:func:`standing_markdown`).
 """
 
 from __future__ import annotations

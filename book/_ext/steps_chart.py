@@ -58,8 +58,9 @@ STEPS: list[Step] = [
               "each predicting as validation chose"),
 ]
 
-FRAME_COLUMNS = ["step", "chapter", "model", "test_accuracy", "low", "high", "measured", "comparison", "comparison_accuracy",
-                 "comparison_low", "comparison_high", "change_images", "within_interval", "seed_accuracies", "note"]
+FRAME_COLUMNS = ["step", "chapter", "model", "test_accuracy", "low", "high", "measured", "comparison",
+                 "comparison_accuracy", "comparison_low", "comparison_high", "change_images", "within_interval",
+                 "seed_accuracies", "note"]
 
 
 def _lookup(results: pd.DataFrame, chapter: int, model: str) -> pd.Series | None:
@@ -236,7 +237,7 @@ def noise_markdown(frame: pd.DataFrame, n_test: int) -> str:
 
 
 def mapping_markdown(frame: pd.DataFrame) -> str:
-    """A table: each step, the record that stands for it, its test accuracy and interval, and what it is compared with."""
+    """A table: each step, the record standing for it, its test accuracy and interval, and what it is compared with."""
     def percent(value):
         return "" if pd.isna(value) else f"{value:.2%}"
 
