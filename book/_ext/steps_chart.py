@@ -46,15 +46,16 @@ STEPS: list[Step] = [
     Step("+ dropout", 3, "compact CNN", "compact CNN without dropout", 3,
          note="the full compact CNN against the same CNN without dropout"),
     Step("+ augmentation", 4, "CNN, mild augmentation, 5 epochs", "CNN, none augmentation, 5 epochs", 4,
-         note="chapter 3's recipe with mild augmentation against the same recipe without, both 5 epochs, seed 5"),
+         note="chapter 3's recipe with mild augmentation against the same recipe without, both for chapter 4's "
+              "short comparison budget"),
     Step("+ schedule", 4, RECIPE_MODEL, "CNN + mild augmentation + plateau callbacks", 4, seeds="plain",
-         note="chapter 4's recipe (mild augmentation, batches of 64, 17 epochs, cosine decay) against the same recipe "
-              "with a constant rate cut on plateaus and early stopping"),
+         note="chapter 4's recipe (CHAPTER4_BEST, a cosine decay) against the same recipe with a constant rate cut "
+              "on plateaus and early stopping"),
     Step("+ test-time augmentation", 4, TTA_MODEL, RECIPE_MODEL, 4, seeds="tta",
          note="the recipe's model predicting with test-time augmentation against the same model plain; recorded only "
               "when validation chose it"),
     Step("ensemble", 6, "ensemble of 3 seeds", None, 6,
-         note="the softmax average of chapter 6's three seeds of the recipe against the best of them on validation, "
+         note="the softmax average of chapter 6's seeds of the recipe against the best of them on validation, "
               "each predicting as validation chose"),
 ]
 
