@@ -90,4 +90,11 @@ def test_smaller_learning_rate_exercise_keeps_the_saturated_start(smoke_data):
     assert abs(scope["slow_initial_loss"] - raw.evaluate(raw_check, scope["y_val"], verbose=0)[0]) < 1e-3
     raw.train_on_batch(raw_fit[:128], scope["y_train"][:128])
     raw_step = np.abs(scope["first_layer"](raw, raw_check) - before).mean()
+    scaled_fit, scaled_check = scope["inputs"]["scaled"]
+    keras.utils.set_random_seed(1)
+    scaled = scope["small_dense"]()
+    before = scope["first_layer"](scaled, scaled_check)
+    scaled.train_on_batch(scaled_fit[:128], scope["y_train"][:128])
+    scaled_step = np.abs(scope["first_layer"](scaled, scaled_check) - before).mean()
     assert scope["slow_output_step"] < raw_step / 50, (scope["slow_output_step"], raw_step)
+    assert scaled_step / 3 < scope["slow_output_step"] < 3 * scaled_step, (scope["slow_output_step"], scaled_step)
