@@ -62,3 +62,22 @@ def test_ex_errors_3_a_linear_model_underfits():
     assert isinstance(accuracy, pd.Series) and list(accuracy.index) == ["train", "val", "test"]
     assert scope["diagnose"](accuracy) == "underfitting"
     assert 0.5 < accuracy["train"] < 0.99 and abs(accuracy["train"] - accuracy["val"]) < 0.1
+
+
+def test_ex_errors_2_the_first_convolution_gives_full_size_maps():
+    import keras
+    import matplotlib
+
+    from mnist_helpers.models import build_cnn
+
+    matplotlib.use("Agg")
+    keras.utils.set_random_seed(0)
+    model = build_cnn(filters=[4, 8], dense_units=8)
+    rng = np.random.default_rng(0)
+    x_test = rng.uniform(0, 1, (6, 28, 28, 1)).astype(np.float32)
+    shown = pd.DataFrame({"true": [1, 2, 3, 4, 5, 6], "predicted": [7, 7, 8, 9, 0, 0]})
+    scope = chapter_definitions(CHAPTER, "split_model", "grad_cam",
+                                namespace={"model": model, "x_test": x_test, "shown": shown, "PER_PAIR": 2})
+    exec(solution_code("ex-errors-2"), scope)
+    assert scope["early_features"].output_shape[1:] == (28, 28, 4)
+    assert scope["early_cam"].shape == (6, 28, 28) and np.isfinite(scope["early_cam"]).all()
