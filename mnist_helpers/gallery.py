@@ -131,6 +131,11 @@ def gallery_html(frame: pd.DataFrame, images: np.ndarray, max_per_group: int = 1
     rows = frame.reset_index(drop=True)
     errors = rows[~rows["correct"]].sort_values(["confidence", "index"], ascending=[False, True])
     pairs = confusion_pairs(rows)
+    heats: dict[int, np.ndarray] = {}
+    if parts and not errors.empty:  # one Grad-CAM pass over every digit a group can show
+        candidates = errors.groupby(["true", "predicted"], sort=False).head(max_per_group)
+        maps = grad_cam(*parts, images[candidates.index][..., None], candidates["predicted"])
+        heats = dict(zip(candidates.index, maps))
     groups: list[str] = []
     size, shown, full = len(_CSS.encode()), 0, False
     for pair in pairs.itertuples(index=False):
@@ -140,9 +145,8 @@ def gallery_html(frame: pd.DataFrame, images: np.ndarray, max_per_group: int = 1
         if full := size > max_bytes - _RESERVE:
             break
         members = errors[(errors["true"] == pair.true) & (errors["predicted"] == pair.predicted)].head(max_per_group)
-        heats = grad_cam(*parts, images[members.index][..., None], members["predicted"]) if parts else [None] * len(members)
-        for (position, row), heat in zip(members.iterrows(), heats):
-            figure = _figure(row, images[position], heat)
+        for position, row in members.iterrows():
+            figure = _figure(row, images[position], heats.get(position))
             if full := size + len(figure.encode()) > max_bytes - _RESERVE:
                 break
             group, size, shown = group + figure, size + len(figure.encode()), shown + 1
