@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from mnist_helpers.analysis import aligned_images, check_frame, confusion_pairs, format_top3
-from mnist_helpers.gallery import digit_png
+from mnist_helpers.explain import explainer, grad_cam
+from mnist_helpers.gallery import digit_png, overlay_png
 
 ALL_ERRORS = "all errors"  #: the dropdown value that selects every misclassified image
 EMPTY_MESSAGE = "No misclassified images in this selection."
@@ -20,8 +21,9 @@ class MisclassificationBrowser:
 
     A dropdown picks a (true, predicted) pair, or all errors, each with its count; a toggle sorts by
     the model's confidence; a grid shows ``per_page`` digits captioned with their test index,
-    confidence and top-3 probabilities; previous / next buttons page through the selection.
-    Show it as the last expression of a cell.
+    confidence and top-3 probabilities; previous / next buttons page through the selection. Given
+    the model, a "Grad-CAM" toggle overlays each digit with its Grad-CAM heat map for the predicted
+    class (:mod:`mnist_helpers.explain`). Show it as the last expression of a cell.
 
     Parameters
     ----------
@@ -33,10 +35,13 @@ class MisclassificationBrowser:
         Probabilities for the top-3 line (default: the frame's ``top3`` column, if any).
     per_page, columns, scale : int
         Digits per page and per grid row; upscaling of each digit.
+    model : keras.Model, optional
+        The Sequential CNN that made the predictions, for the Grad-CAM toggle (disabled without
+        it); ``images`` are then its inputs (floats in [0, 1]).
     """
 
     def __init__(self, frame: pd.DataFrame, images: np.ndarray, probs: np.ndarray | None = None,
-                 per_page: int = 12, columns: int = 6, scale: int = 3) -> None:
+                 per_page: int = 12, columns: int = 6, scale: int = 3, model=None) -> None:
         import ipywidgets as widgets
 
         check_frame(frame)
@@ -48,10 +53,12 @@ class MisclassificationBrowser:
         if per_page < 1 or columns < 1 or scale < 1:
             raise ValueError(f"per_page, columns and scale must be at least 1, got {per_page}, {columns}, {scale}")
 
+        self._parts = explainer(model, images)
         self._rows = frame.reset_index(drop=True)
         self._errors = self._rows[~self._rows["correct"].astype(bool)]
         self._images, self._probs = images, probs
         self._png: dict[int, bytes] = {}
+        self._cam_png: dict[int, bytes] = {}
         self.per_page, self.scale, self.page = per_page, scale, 0
         self.pairs = confusion_pairs(self._rows)
 
@@ -66,6 +73,9 @@ class MisclassificationBrowser:
             value="descending", description="Order:", style={"button_width": "160px"})
         self.prev_button = widgets.Button(description="previous", icon="arrow-left", layout=widgets.Layout(width="110px"))
         self.next_button = widgets.Button(description="next", icon="arrow-right", layout=widgets.Layout(width="110px"))
+        self.cam_toggle = widgets.ToggleButton(
+            value=False, description="Grad-CAM", icon="eye", disabled=model is None, layout=widgets.Layout(width="120px"),
+            tooltip="overlay the heat map of the predicted class" if model is not None else "needs the model")
         self.page_label = widgets.Label()
         self.message = widgets.HTML()
         self.grid = widgets.GridBox(layout=widgets.Layout(
@@ -75,8 +85,9 @@ class MisclassificationBrowser:
         self.sort_toggle.observe(lambda _: self.go_to(0), names="value")
         self.prev_button.on_click(lambda _: self.go_to(self.page - 1))
         self.next_button.on_click(lambda _: self.go_to(self.page + 1))
+        self.cam_toggle.observe(lambda _: self.refresh(), names="value")
 
-        pager = widgets.HBox([self.prev_button, self.page_label, self.next_button],
+        pager = widgets.HBox([self.prev_button, self.page_label, self.next_button, self.cam_toggle],
                              layout=widgets.Layout(align_items="center", grid_gap="12px"))
         self.widget = widgets.VBox([widgets.HBox([self.pair_dropdown, self.sort_toggle]), pager, self.message, self.grid])
         self.refresh()
@@ -122,13 +133,25 @@ class MisclassificationBrowser:
                  f"confidence {row['confidence']:.1%}"] + ([format_top3(top3, sep=" · ")] if top3 else [])
         return '<div style="font-size: 11px; line-height: 1.3">' + "<br>".join(lines) + "</div>"
 
+    def heat_maps(self, positions) -> np.ndarray:
+        """The Grad-CAM heat maps (N, 28, 28) of the frame rows at ``positions``, for their predicted
+        class; ValueError without a model."""
+        if self._parts is None:
+            raise ValueError("Grad-CAM needs the model: pass model= to MisclassificationBrowser")
+        positions = np.asarray(positions, dtype=np.int64)
+        return grad_cam(*self._parts, self._images[positions][..., None], self._rows["predicted"].to_numpy()[positions])
+
     def _tile(self, position: int):
         import ipywidgets as widgets
 
-        if position not in self._png:
-            self._png[position] = digit_png(self._images[position], scale=self.scale)
+        if self.cam_toggle.value:
+            png = self._cam_png[position]
+        else:
+            if position not in self._png:
+                self._png[position] = digit_png(self._images[position], scale=self.scale)
+            png = self._png[position]
         size = f"{28 * self.scale}px"
-        image = widgets.Image(value=self._png[position], format="png", layout=widgets.Layout(width=size, height=size))
+        image = widgets.Image(value=png, format="png", layout=widgets.Layout(width=size, height=size))
         return widgets.VBox([image, widgets.HTML(self.caption(position))], layout=widgets.Layout(align_items="center"))
 
     def refresh(self) -> None:
@@ -136,6 +159,10 @@ class MisclassificationBrowser:
         n = len(self.selection)
         self.page = min(self.page, self.n_pages - 1)
         rows = self.page_rows
+        missing = [int(p) for p in rows.index if p not in self._cam_png]
+        if self.cam_toggle.value and missing:
+            for position, heat in zip(missing, self.heat_maps(missing)):
+                self._cam_png[position] = overlay_png(self._images[position], heat, scale=self.scale)
         self.grid.children = tuple(self._tile(int(position)) for position in rows.index)
         self.message.value = "" if n else f"<p><i>{EMPTY_MESSAGE}</i></p>"
         first = self.page * self.per_page + 1

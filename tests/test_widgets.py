@@ -148,3 +148,93 @@ def test_has_a_display_entry_point(case):
     browser = MisclassificationBrowser(frame, images, probs)
     bundle = browser._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+@pytest.fixture(scope="module")
+def cnn():
+    import keras
+
+    from mnist_helpers.models import build_cnn
+
+    keras.utils.set_random_seed(0)
+    return build_cnn(filters=[4, 8], dense_units=8)
+
+
+def _png_mode(png) -> str:
+    import io
+
+    from PIL import Image
+
+    return Image.open(io.BytesIO(bytes(png))).mode
+
+
+def test_gradcam_toggle_is_disabled_without_a_model(case):
+    frame, images, probs = case
+    browser = MisclassificationBrowser(frame, images, probs)
+    assert browser.cam_toggle.description == "Grad-CAM" and browser.cam_toggle.disabled
+    assert not browser.cam_toggle.value
+    with pytest.raises(ValueError, match="needs the model"):
+        browser.heat_maps([0])
+
+
+def test_gradcam_toggle_overlays_heat_maps_and_keeps_the_other_controls(case, cnn):
+    from mnist_helpers.explain import grad_cam, split_model
+
+    frame, images, probs = case
+    inputs = images / 255.0
+    browser = MisclassificationBrowser(frame, inputs, probs, per_page=6, model=cnn)
+    plain = [bytes(tile.children[0].value) for tile in browser.grid.children]
+    captions = [tile.children[1].value for tile in browser.grid.children]
+    assert not browser.cam_toggle.disabled and all(_png_mode(p) == "L" for p in plain)
+
+    browser.cam_toggle.value = True
+    overlaid = [bytes(tile.children[0].value) for tile in browser.grid.children]
+    assert all(_png_mode(p) == "RGB" for p in overlaid) and overlaid != plain
+    assert [tile.children[1].value for tile in browser.grid.children] == captions
+    positions = browser.page_rows.index.to_numpy()
+    expected = grad_cam(*split_model(cnn), inputs[positions][..., None], frame["predicted"].to_numpy()[positions])
+    np.testing.assert_allclose(browser.heat_maps(positions), expected, atol=1e-6)
+
+    browser.next_button.click()  # the next page gets its overlays too
+    assert browser.page == 1 and all(_png_mode(t.children[0].value) == "RGB" for t in browser.grid.children)
+    browser.pair_dropdown.value = browser.pair_dropdown.options[1][1]
+    browser.sort_toggle.value = "ascending"
+    assert browser.page == 0 and browser.selection["confidence"].is_monotonic_increasing
+    assert all(_png_mode(t.children[0].value) == "RGB" for t in browser.grid.children)
+
+    browser.cam_toggle.value = False
+    browser.sort_toggle.value = "descending"
+    browser.pair_dropdown.value = ALL_ERRORS
+    assert [bytes(tile.children[0].value) for tile in browser.grid.children] == plain
+
+
+def test_gradcam_needs_the_models_inputs(case, cnn):
+    frame, images, probs = case
+    with pytest.raises(ValueError, match=r"images must be its inputs \(floats in \[0, 1\].*got dtype uint8"):
+        MisclassificationBrowser(frame, images, probs, model=cnn)
+
+
+def test_gallery_shows_gradcam_beside_each_digit_given_the_model(case, cnn):
+    from mnist_helpers.gallery import gallery_html
+
+    frame, images, _ = case
+    plain = gallery_html(frame, images / 255.0, max_per_group=2)
+    with_cam = gallery_html(frame, images / 255.0, max_per_group=2, model=cnn)
+    n_figures = plain.count("<figure")
+    assert n_figures == with_cam.count("<figure") > 0
+    assert plain.count("<img") == n_figures and with_cam.count("<img") == 2 * n_figures
+    assert with_cam.count('title="Grad-CAM for ') == n_figures
+    assert "Grad-CAM heat map for the predicted class" in with_cam and "Grad-CAM" not in plain
+    with pytest.raises(ValueError, match="images must be its inputs"):
+        gallery_html(frame, images, model=cnn)
+
+
+def test_overlay_png_refuses_heat_outside_zero_to_one():
+    from mnist_helpers.gallery import overlay_png
+
+    image = np.zeros((28, 28), np.float32)
+    assert overlay_png(image, np.ones((28, 28)), scale=2).startswith(b"\x89PNG")
+    with pytest.raises(ValueError, match="same 2-D shape"):
+        overlay_png(image, np.ones((14, 14)))
+    with pytest.raises(ValueError, match=r"heat values in \[0, 1\]"):
+        overlay_png(image, np.full((28, 28), 2.0))
