@@ -203,6 +203,7 @@ def test_the_new_pages_are_in_the_table_of_contents():
 SMOKE_HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "smoke" / "_build" / "html"))
 
 
+@pytest.mark.browser  # run by `make test-browser`, right after it builds the smoke book
 @pytest.mark.skipif(not (SMOKE_HTML / "book" / "results.html").is_file(), reason="no smoke build of the book")
 def test_smoke_build_pages_show_their_images():
     for page, image in (("results", "what-each-step-bought"), ("cheat-sheet", "error-analysis-flowchart")):
