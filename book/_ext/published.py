@@ -94,7 +94,8 @@ def standing_markdown(results: pd.DataFrame, n_test: int) -> str:
         error_low, error_high = (1 - high) * 100, (1 - low) * 100
 
         def named(chosen):
-            return "; ".join(f"{p.cite}, {p.method} ({p.error_percent:g}%)" for p in chosen) or "none"
+            return "; ".join(f"{p.cite}, {p.method} ({p.error_percent:g}%)"
+                             for p in sorted(chosen, key=lambda p: p.error_percent)) or "none"
 
         below = [p for p in official if p.error_percent < error_low]
         inside = [p for p in official if error_low <= p.error_percent <= error_high]

@@ -226,7 +226,8 @@ def noise_markdown(frame: pd.DataFrame, n_test: int) -> str:
     text = [
         f"**Within the test set's noise** (the step's model lies inside the 95% Wilson interval of the model it is "
         f"compared with, on {n_test:,} test images): {_names(inside)}. **Outside that interval**: {_names(outside)}. "
-        f"**Not measured in this build** (no model of its own, or no record of one of the two models): {unmeasured}.",
+        f"**Not measured in this build** (no model of its own, nothing to compare it with, or no record of one of "
+        f"the two models): {unmeasured}.",
     ]
     if spread is not None:
         text.append(
