@@ -228,7 +228,9 @@ def test_first_run_message_says_what_trains_and_how_long():
     from mnist_helpers.cache import first_run_message
     from mnist_helpers.config import PROFILES
 
-    full = first_run_message("chapter4_best", {"epochs": 17}, PROFILES["full"])
+    full = first_run_message("chapter4_best", {"model": {}, "epochs": 17}, PROFILES["full"])
     assert "'chapter4_best'" in full and "17 epochs" in full and "about 13 min" in full
-    smoke = first_run_message("chapter4_best", {"epochs": 17}, PROFILES["smoke"])
+    smoke = first_run_message("chapter4_best", {"model": {}, "epochs": 17}, PROFILES["smoke"])
     assert "1 epoch," in smoke and "under a minute" in smoke
+    dense = first_run_message("chapter4_dense_baseline", {"hidden_units": 256, "epochs": 20}, PROFILES["full"])
+    assert "20 epochs" in dense and "about 1 min" in dense
