@@ -20,7 +20,10 @@ with ``--LabApp.expose_app_in_browser=True``, as galata does). Then it checks:
 * chapter 5's ``MisclassificationBrowser`` answers clicks (confusion pair, sort order, next and
   previous page) with new captions and new images; chapter 4's augmentation explorer redraws its
   preview when the rotation slider moves;
-* the page requested nothing from any host but the local server.
+* the page requested nothing from any host but the local server;
+* on a three-cell probe notebook, how jupyterlab-myst evaluates ``{eval}`` under Run All: after the
+  last code cell. So no code cell may rebind a name that prose above it quotes; the unmarked test
+  ``test_eval_expressions_show_their_own_values_under_run_all`` checks that statically.
 
 Screenshots of both widgets go to ``_build/screenshots/lab/``. The server and every kernel it
 started are stopped at the end, also when a test fails, and the test asserts none is left.
@@ -29,8 +32,10 @@ Run with ``make test-lab``, or::
 
     MNIST_PROFILE=smoke MNIST_DATA_DIR=/path/to/mnist .venv/bin/python -m pytest tests/test_lab.py -v
 
-It is marked ``browser`` and ``lab``: ``pytest -m "not browser"`` skips it, ``make test-browser``
-(the built book) leaves it out, and ``make test`` runs it as ``make test-lab``.
+The tests that drive the browser are marked ``browser`` and ``lab``: ``pytest -m "not browser"``
+(``make test-unit``) skips them but runs this module's checks that need no browser,
+``make test-browser`` (the built book) leaves them out, and ``make test`` runs them as
+``make test-lab``.
 """
 
 from __future__ import annotations
@@ -137,14 +142,20 @@ def broken_link(href: str, root: Path, port: int) -> str | None:
 def markdown_problems(cell: dict, root: Path | None = None, port: int = 0) -> list[str]:
     """What is wrong with one rendered markdown cell, as reported by :data:`MARKDOWN_CELLS_JS`.
 
-    ``cell`` holds its ``index``, ``source``, rendered ``text``, the texts of its inline ``codes``
+    ``cell`` holds its ``index``, ``source``, whether it is ``rendered`` and by jupyterlab-myst (``myst``),
+    its rendered ``text``, the texts of its inline ``codes``
     (``<code>`` outside code blocks), its rendered expression ``errors`` and its link ``hrefs``. An
     ``{eval}`` expression whose text is shown as inline code was not evaluated: jupyterlab-myst shows
     a result as a plain ``<span>`` and an expression it has no result for as ``<code>``.
     """
     first_line = cell["source"].strip().splitlines()[0] if cell["source"].strip() else ""
     where = f"markdown cell {cell['index']} ({short(first_line, 60)!r})"
-    problems = [f"{where} shows the raw role {role!r}" for role in raw_roles(cell["text"])]
+    if not cell.get("rendered", True):
+        return [f"{where} is not rendered after run all"]
+    problems = [] if cell.get("myst", True) else [
+        f"{where} is rendered by JupyterLab's own markdown renderer, not jupyterlab-myst (is it installed and "
+        "enabled? `jupyter labextension list`)"]
+    problems += [f"{where} shows the raw role {role!r}" for role in raw_roles(cell["text"])]
     problems += [f"{where} uses {role}, which jupyterlab-myst cannot render (readers see its bare content or a dead link)"
                  for role in dict.fromkeys(roles_lab_cannot_render(cell["source"]))]
     codes = set(cell["codes"])
@@ -556,11 +567,13 @@ MARKDOWN_CELLS_JS = """(name) => {
     return find(name).content.widgets.map((cell, index) => ({cell, index}))
         .filter(({cell}) => cell.model.type === 'markdown')
         .map(({cell, index}) => {
-            const rendered = cell.node.querySelector('.jp-MarkdownOutput') || cell.node;
+            const myst = cell.node.querySelector('.jp-InputArea .myst');
+            const rendered = myst || cell.node.querySelector('.jp-MarkdownOutput') || document.createElement('div');
             return {
                 index,
                 source: cell.model.sharedModel.getSource(),
-                rendered: cell.rendered,
+                rendered: cell.rendered && rendered.isConnected,
+                myst: !!myst,
                 text: rendered.innerText,
                 codes: Array.from(rendered.querySelectorAll('code')).filter(c => !c.closest('pre')).map(c => c.textContent),
                 errors: Array.from(rendered.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]'))
@@ -662,8 +675,15 @@ def wait_for_expressions(page: Page, path: str) -> None:
 
 
 def close_chapter(tab: LabTab, name: str) -> None:
-    """Shut the chapter's kernel down, so its models and data leave memory before the next chapter."""
-    tab.page.evaluate(SHUTDOWN_KERNEL_JS, lab_path(name))
+    """Shut the chapter's kernel down, so its models and data leave memory before the next chapter.
+    A page that cannot do it any more (it crashed, or never loaded) is left alone: the test's own
+    failure says why, and stopping the server stops the kernel."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        tab.page.evaluate(SHUTDOWN_KERNEL_JS, lab_path(name))
+    except PlaywrightError:
+        pass
 
 
 def assert_ran_clean(run: ChapterRun, traffic: Traffic) -> None:
@@ -919,6 +939,8 @@ def test_markdown_problems_are_found(tmp_path: Path) -> None:
     assert "{glue:text}`n_val:,`, which jupyterlab-myst cannot render" in markdown_problems(glued)[0]
     dead = {**cell, "hrefs": ["http://127.0.0.1:8888/files/notebooks/01_pipeline?_xsrf=1", "http://127.0.0.1:8888/book/results"]}
     assert len(markdown_problems(dead, tmp_path, 8888)) == 2
+    assert "not jupyterlab-myst" in markdown_problems({**cell, "myst": False})[0]
+    assert markdown_problems({**cell, "rendered": False}) == ["markdown cell 3 ('We kept {eval}`f\"{n_val:,}\"` images.') is not rendered after run all"]
 
 
 def test_errors_are_found_except_expected_ones(tmp_path: Path) -> None:
@@ -952,6 +974,39 @@ def test_eval_expressions_show_their_own_values_under_run_all(name: str) -> None
     (jupyterlab-myst evaluates the markdown cells after all code cells under Run All.)"""
     problems = eval_order_problems(notebook_cells(NOTEBOOKS / name))
     assert not problems, f"{name}: {len(problems)} inline expression(s) would show another value in JupyterLab:\n  " + "\n  ".join(problems)
+
+
+PROBE = "probe_eval_order.ipynb"
+
+
+def write_eval_probe(folder: Path) -> None:
+    """A three-cell notebook: a code cell, a markdown cell with two {eval} roles, a code cell that
+    rebinds one of the names."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    notebook.cells = [nbformat.v4.new_code_cell('label = "first"\nvalue = 1234.5'),
+                      nbformat.v4.new_markdown_cell('Shown: {eval}`label` and {eval}`f"{value:,.1f}"`.'),
+                      nbformat.v4.new_code_cell('label = "last"')]
+    nbformat.write(notebook, folder / PROBE)
+
+
+@lab
+def test_run_all_evaluates_expressions_after_the_last_code_cell(tab: LabTab) -> None:
+    """What README's JupyterLab section and the rebinding check above rely on: after Run All,
+    jupyterlab-myst shows an f-string's result without quotes, and evaluates every expression after
+    the last code cell (so a name rebound below the prose shows its final value)."""
+    write_eval_probe(tab.server.root / "notebooks")
+    try:
+        run = run_chapter(tab, PROBE)
+        assert_ran_clean(run, tab.traffic)
+        shown = run.markdown_cells[0]["text"].strip()
+        assert shown != "Shown: first and 1,234.5.", (
+            "jupyterlab-myst now evaluates {eval} in document order under Run All: the README sentence "
+            "'under Run All after the last code cell' and test_eval_expressions_show_their_own_values_under_run_all can go")
+        assert shown == "Shown: last and 1,234.5.", f"expected 'Shown: last and 1,234.5.' after Run All, got {shown!r}"
+    finally:
+        close_chapter(tab, PROBE)
 
 
 @lab
