@@ -18,8 +18,9 @@ with ``--LabApp.expose_app_in_browser=True``, as galata does). Then it checks:
   no result for as ``<code>expression</code>``, a result as a plain ``<span>``) or a failed one, or
   links to a file that does not exist;
 * chapter 5's ``MisclassificationBrowser`` answers clicks (confusion pair, sort order, next and
-  previous page) with new captions and new images; chapter 4's augmentation explorer redraws its
-  preview when the rotation slider moves;
+  previous page) with new captions and new images, and its Grad-CAM toggle with new images under
+  the same captions; chapter 4's augmentation explorer redraws its preview when the rotation
+  slider moves;
 * the page requested nothing from any host but the local server;
 * on a three-cell probe notebook, how jupyterlab-myst evaluates ``{eval}`` under Run All: after the
   last code cell. So no code cell may rebind a name that prose above it quotes; the unmarked test
@@ -99,8 +100,9 @@ SOURCE_ROLE = re.compile(r"\{([a-z][a-z0-9:_-]*)\}`([^`]*)`")
 #: The inline expressions of a markdown source: {eval}`expression`.
 EVAL_ROLE = re.compile(r"\{eval\}`([^`]+)`")
 #: Roles jupyterlab-myst renders in JupyterLab. Any other one ({glue:text}, {doc}, {ref}, ...) is shown
-#: as its bare content (``n_errors:,``) or as a link to a file that does not exist.
-LAB_ROLES = frozenset({"eval", "math", "sub", "sup", "subscript", "superscript", "kbd", "abbr", "del", "u", "sc"})
+#: as its bare content (``n_errors:,``) or as a link to a file that does not exist. {term} shows its
+#: text (``{term}`filters <filter>``` as "filters"), as a link to "#": the glossary is a page of the book.
+LAB_ROLES = frozenset({"eval", "math", "sub", "sup", "subscript", "superscript", "kbd", "abbr", "del", "u", "sc", "term"})
 
 
 def raw_roles(text: str) -> list[str]:
@@ -129,7 +131,7 @@ def broken_link(href: str, root: Path, port: int) -> str | None:
     parsed = urlparse(href)
     if parsed.scheme not in ("http", "https") or parsed.hostname not in ("127.0.0.1", "localhost") or parsed.port != port:
         return None
-    if parsed.path.startswith("/lab") and parsed.fragment:  # an anchor in the notebook itself
+    if parsed.path.startswith("/lab"):  # an anchor in the notebook itself ({term} links to "#")
         return None
     if not parsed.path.startswith("/files/"):
         return f"{parsed.path} is not a file JupyterLab serves"
@@ -791,9 +793,42 @@ def act_and_wait(root: Locator, before: BrowserView, action: Callable[[], None],
     return after
 
 
+#: The blob: URLs of the tiles' images: a refresh makes new tiles, each with a new URL.
+TILE_SOURCES_JS = """(root) => Array.from(root.querySelectorAll('.widget-gridbox img'))
+    .filter(img => img.complete && img.naturalWidth > 0).map(img => img.getAttribute('src'))"""
+
+#: True once every tile shows a new, loaded image (as many as before).
+TILES_REPLACED_JS = """([root, before]) => {
+    const now = (%s)(root);
+    return now.length === before.length && now.every(src => !before.includes(src));
+}""" % TILE_SOURCES_JS
+
+
+def toggle_grad_cam(root: Locator, before: BrowserView) -> BrowserView:
+    """Click the Grad-CAM toggle: the same digits and captions come back with other images (the heat
+    map over each digit)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    toggle = root.locator("button.widget-toggle-button", has_text="Grad-CAM")
+    assert toggle.count() == 1, f"expected one Grad-CAM toggle in the browser, found {toggle.count()}"
+    assert toggle.is_enabled(), "the Grad-CAM toggle is disabled: the browser was made without model="
+    sources = root.evaluate(TILE_SOURCES_JS)
+    toggle.click()
+    try:
+        root.page.wait_for_function(TILES_REPLACED_JS, arg=[root.element_handle(), sources], timeout=WIDGET_MS, polling=250)
+    except PlaywrightTimeout:
+        raise AssertionError(f"clicking Grad-CAM did not redraw the {len(sources)} tiles within {WIDGET_MS // 1000} s") from None
+    after = browser_view(root)
+    assert after.captions == before.captions, "Grad-CAM should keep the digits and their captions"
+    changed = sum(a != b for a, b in zip(after.images, before.images))
+    assert changed == len(before.images), f"Grad-CAM changed {changed} of {len(before.images)} images, expected all"
+    return after
+
+
 def drive_misclassification_browser(page: Page) -> Locator:
     """Click through chapter 5's browser: a confusion pair, the other sort order, next and previous page.
-    Each must bring new captions and new images. Returns the widget's output."""
+    Each must bring new captions and new images; then the Grad-CAM toggle must overlay every digit of
+    the page. Returns the widget's output."""
     root = widget_output(page, "Confusion:")
     start = browser_view(root)
     assert start.page[0] == 1 and start.captions, f"the browser should open on page 1 with digits, shows {start.label!r}"
@@ -820,6 +855,7 @@ def drive_misclassification_browser(page: Page) -> Locator:
     assert next_page.page[0] == 2, f"after 'next', expected page 2, got {next_page.label!r}"
     back = act_and_wait(root, next_page, root.locator("button.widget-button", has_text="previous").click, "clicking 'previous'")
     assert back == flipped, f"'previous' should show the page before 'next' again: {back.label!r} vs {flipped.label!r}"
+    toggle_grad_cam(root, back)
     return root
 
 
