@@ -102,7 +102,8 @@ EVAL_ROLE = re.compile(r"\{eval\}`([^`]+)`")
 #: Roles jupyterlab-myst renders in JupyterLab. Any other one ({glue:text}, {doc}, {ref}, ...) is shown
 #: as its bare content (``n_errors:,``) or as a link to a file that does not exist. {term} shows its
 #: text (``{term}`filters <filter>``` as "filters"), as a link to "#": the glossary is a page of the book.
-LAB_ROLES = frozenset({"eval", "math", "sub", "sup", "subscript", "superscript", "kbd", "abbr", "del", "u", "sc", "term"})
+LAB_ROLES = frozenset({"eval", "math", "sub", "sup", "subscript", "superscript", "kbd", "abbr", "del", "u", "sc",
+                       "term"})
 
 
 def raw_roles(text: str) -> list[str]:
@@ -129,7 +130,7 @@ def broken_link(href: str, root: Path, port: int) -> str | None:
     must name a file under the server's root. Other hosts and in-page anchors are not checked.
     """
     parsed = urlparse(href)
-    if parsed.scheme not in ("http", "https") or parsed.hostname not in ("127.0.0.1", "localhost") or parsed.port != port:
+    if parsed.hostname not in ("127.0.0.1", "localhost") or parsed.port != port:
         return None
     if parsed.path.startswith("/lab"):  # an anchor in the notebook itself ({term} links to "#")
         return None
@@ -158,7 +159,8 @@ def markdown_problems(cell: dict, root: Path | None = None, port: int = 0) -> li
         f"{where} is rendered by JupyterLab's own markdown renderer, not jupyterlab-myst (is it installed and "
         "enabled? `jupyter labextension list`)"]
     problems += [f"{where} shows the raw role {role!r}" for role in raw_roles(cell["text"])]
-    problems += [f"{where} uses {role}, which jupyterlab-myst cannot render (readers see its bare content or a dead link)"
+    problems += [f"{where} uses {role}, which jupyterlab-myst cannot render (readers see its bare content or a "
+                 "dead link)"
                  for role in dict.fromkeys(roles_lab_cannot_render(cell["source"]))]
     codes = set(cell["codes"])
     problems += [f"{where} shows the expression {e!r} instead of its value (jupyterlab-myst has no result for it)"
@@ -167,7 +169,8 @@ def markdown_problems(cell: dict, root: Path | None = None, port: int = 0) -> li
     if root is not None:
         for href in dict.fromkeys(cell.get("hrefs", [])):
             if (why := broken_link(href, root, port)) is not None:
-                problems.append(f"{where} links to {short(href.split('?')[0], 80)}, which leads nowhere in JupyterLab: {why}")
+                problems.append(f"{where} links to {short(href.split('?')[0], 80)}, which leads nowhere in "
+                                f"JupyterLab: {why}")
     return problems
 
 
@@ -183,7 +186,8 @@ def markdown_problems(cell: dict, root: Path | None = None, port: int = 0) -> li
 def notebook_cells(path: Path) -> list[dict]:
     """The cells of a notebook file as dicts with ``cell_type`` and ``source`` (a string)."""
     cells = json.loads(path.read_text(encoding="utf8"))["cells"]
-    return [{**cell, "source": "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]} for cell in cells]
+    return [{**cell, "source": "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]}
+            for cell in cells]
 
 
 def python_source(cell_source: str) -> str:
@@ -251,12 +255,13 @@ def eval_order_problems(cells: list[dict]) -> list[str]:
             try:
                 read = names_read(expression)
             except SyntaxError as error:
-                problems.append(f"markdown cell {index}: {{eval}}`{expression}` is not a Python expression ({error.msg})")
+                problems.append(f"markdown cell {index}: {{eval}}`{expression}` is not a Python expression "
+                                f"({error.msg})")
                 continue
             for i, names in code:
                 for name in sorted(read & names if i > index else set()):
-                    problems.append(f"markdown cell {index}: {{eval}}`{expression}` reads {name!r}, which code cell {i} below "
-                                    f"rebinds: after Run All it shows the value code cell {i} leaves")
+                    problems.append(f"markdown cell {index}: {{eval}}`{expression}` reads {name!r}, which code cell "
+                                    f"{i} below rebinds: after Run All it shows the value code cell {i} leaves")
     return problems
 
 
@@ -307,7 +312,8 @@ def write_lab_settings(settings_dir: Path) -> None:
     """JupyterLab user settings for the test: every cell in the DOM, no news or update checks."""
     settings = {
         "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
+                                                                            "checkForUpdates": False},
     }
     for name, values in settings.items():
         path = settings_dir / name
@@ -453,7 +459,8 @@ def stop_lab(server: LabServer) -> None:
             except (ProcessLookupError, PermissionError):
                 pass
         left = wait_gone(server, 10)
-    assert not left, f"processes of the JupyterLab server (pid {server.process.pid}) still alive after stopping it: {sorted(left)}"
+    assert not left, (f"processes of the JupyterLab server (pid {server.process.pid}) still alive after stopping it: "
+                      f"{sorted(left)}")
 
 
 # --- The browser page and what it saw ----------------------------------------------------------
@@ -577,7 +584,8 @@ MARKDOWN_CELLS_JS = """(name) => {
                 rendered: cell.rendered && rendered.isConnected,
                 myst: !!myst,
                 text: rendered.innerText,
-                codes: Array.from(rendered.querySelectorAll('code')).filter(c => !c.closest('pre')).map(c => c.textContent),
+                codes: Array.from(rendered.querySelectorAll('code')).filter(c => !c.closest('pre'))
+                    .map(c => c.textContent),
                 errors: Array.from(rendered.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]'))
                     .map(e => e.textContent.trim()),
                 hrefs: Array.from(rendered.querySelectorAll('a[href]')).map(a => a.href),
@@ -625,7 +633,8 @@ class ChapterRun:
                 continue
             for output in cell["outputs"]:
                 if output.get("output_type") == "error" or "application/vnd.jupyter.error" in output.get("data", {}):
-                    lines.append(f"code cell {cell['index']} ({first!r}) failed: {output.get('ename')}: {output.get('evalue')}")
+                    lines.append(f"code cell {cell['index']} ({first!r}) failed: "
+                                 f"{output.get('ename')}: {output.get('evalue')}")
         return lines
 
     def markdown_problems(self) -> list[str]:
@@ -658,7 +667,8 @@ def run_chapter(tab: LabTab, name: str) -> ChapterRun:
     wait_for_expressions(tab.page, path)
     print(f"{name}: run all took {seconds:.0f} s in JupyterLab (smoke profile)")
     return ChapterRun(name=name, seconds=seconds, code_cells=tab.page.evaluate(CODE_CELLS_JS, path),
-                      markdown_cells=tab.page.evaluate(MARKDOWN_CELLS_JS, path), root=tab.server.root, port=tab.server.port)
+                      markdown_cells=tab.page.evaluate(MARKDOWN_CELLS_JS, path),
+                      root=tab.server.root, port=tab.server.port)
 
 
 def wait_for_expressions(page: Page, path: str) -> None:
@@ -667,7 +677,7 @@ def wait_for_expressions(page: Page, path: str) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     cells = page.evaluate(MARKDOWN_CELLS_JS, path)
-    expressions = {cell["index"]: eval_expressions(cell["source"]) for cell in cells if eval_expressions(cell["source"])}
+    expressions = {cell["index"]: found for cell in cells if (found := eval_expressions(cell["source"]))}
     if not expressions:
         return
     try:
@@ -691,14 +701,16 @@ def close_chapter(tab: LabTab, name: str) -> None:
 def assert_ran_clean(run: ChapterRun, traffic: Traffic) -> None:
     """Every code cell ran without an error output and the page raised no JavaScript error."""
     errors = run.errors() + [f"JavaScript error: {e}" for e in traffic.page_errors]
-    assert not errors, f"{run.name} under JupyterLab (smoke profile): {len(errors)} problem(s):\n  " + "\n  ".join(errors)
+    assert not errors, (f"{run.name} under JupyterLab (smoke profile): {len(errors)} problem(s):\n  "
+                        + "\n  ".join(errors))
 
 
 def assert_markdown_rendered(run: ChapterRun) -> None:
     """No raw MyST role, no unevaluated or failed inline expression and no dead link in the markdown."""
     problems = run.markdown_problems()
     assert not problems, (f"{run.name}: {len(problems)} problem(s) in the rendered markdown after run all "
-                          f"(expected every number shown and every link to lead somewhere):\n  " + "\n  ".join(problems))
+                          f"(expected every number shown and every link to lead somewhere):\n  "
+                          + "\n  ".join(problems))
 
 
 def screenshot(locator: Locator, name: str) -> Path:
@@ -772,7 +784,8 @@ class BrowserView:
 def browser_view(root: Locator) -> BrowserView:
     """Read the browser's current view."""
     state = root.evaluate(BROWSER_CAPTIONS_JS)
-    return BrowserView(label=state["label"], captions=tuple(state["captions"]), images=tuple(root.evaluate(BROWSER_IMAGES_JS)))
+    images = tuple(root.evaluate(BROWSER_IMAGES_JS))
+    return BrowserView(label=state["label"], captions=tuple(state["captions"]), images=images)
 
 
 def act_and_wait(root: Locator, before: BrowserView, action: Callable[[], None], what: str) -> BrowserView:
@@ -781,15 +794,17 @@ def act_and_wait(root: Locator, before: BrowserView, action: Callable[[], None],
 
     action()
     try:
-        root.page.wait_for_function(BROWSER_CHANGED_JS, arg=[root.element_handle(), {"label": before.label, "captions": list(before.captions)}],
-                                    timeout=WIDGET_MS, polling=250)
+        shown = {"label": before.label, "captions": list(before.captions)}
+        root.page.wait_for_function(BROWSER_CHANGED_JS, arg=[root.element_handle(), shown], timeout=WIDGET_MS, polling=250)
     except PlaywrightTimeout:
         now = root.evaluate(BROWSER_CAPTIONS_JS)
-        raise AssertionError(f"after {what}, expected new captions (a whole page of loaded tiles) within {WIDGET_MS // 1000} s; "
-                             f"the browser still shows {now['label']!r} with {len(now['captions'])} caption(s), "
-                             f"{now['images']} loaded image(s); first caption before: {before.captions[:1]}, now: {now['captions'][:1]}") from None
+        raise AssertionError(f"after {what}, expected new captions (a whole page of loaded tiles) within "
+                             f"{WIDGET_MS // 1000} s; the browser still shows {now['label']!r} with "
+                             f"{len(now['captions'])} caption(s), {now['images']} loaded image(s); first caption "
+                             f"before: {before.captions[:1]}, now: {now['captions'][:1]}") from None
     after = browser_view(root)
-    assert after.images != before.images, f"after {what}, the captions changed but the images did not ({len(after.images)} tiles)"
+    assert after.images != before.images, (f"after {what}, the captions changed but the images did not "
+                                           f"({len(after.images)} tiles)")
     return after
 
 
@@ -815,9 +830,11 @@ def toggle_grad_cam(root: Locator, before: BrowserView) -> BrowserView:
     sources = root.evaluate(TILE_SOURCES_JS)
     toggle.click()
     try:
-        root.page.wait_for_function(TILES_REPLACED_JS, arg=[root.element_handle(), sources], timeout=WIDGET_MS, polling=250)
+        root.page.wait_for_function(TILES_REPLACED_JS, arg=[root.element_handle(), sources], timeout=WIDGET_MS,
+                                    polling=250)
     except PlaywrightTimeout:
-        raise AssertionError(f"clicking Grad-CAM did not redraw the {len(sources)} tiles within {WIDGET_MS // 1000} s") from None
+        raise AssertionError(f"clicking Grad-CAM did not redraw the {len(sources)} tiles within "
+                             f"{WIDGET_MS // 1000} s") from None
     after = browser_view(root)
     assert after.captions == before.captions, "Grad-CAM should keep the digits and their captions"
     changed = sum(a != b for a, b in zip(after.images, before.images))
@@ -851,9 +868,11 @@ def drive_misclassification_browser(page: Page) -> Locator:
     if flipped.page[1] < 2:  # this pair fits on one page: page through all errors instead
         flipped = act_and_wait(root, flipped, lambda: dropdown.select_option(index=0), "picking all errors again")
         assert flipped.page[1] >= 2, f"expected more than one page of errors to page through, got {flipped.label!r}"
-    next_page = act_and_wait(root, flipped, root.locator("button.widget-button", has_text="next").click, "clicking 'next'")
+    next_button = root.locator("button.widget-button", has_text="next")
+    next_page = act_and_wait(root, flipped, next_button.click, "clicking 'next'")
     assert next_page.page[0] == 2, f"after 'next', expected page 2, got {next_page.label!r}"
-    back = act_and_wait(root, next_page, root.locator("button.widget-button", has_text="previous").click, "clicking 'previous'")
+    previous_button = root.locator("button.widget-button", has_text="previous")
+    back = act_and_wait(root, next_page, previous_button.click, "clicking 'previous'")
     assert back == flipped, f"'previous' should show the page before 'next' again: {back.label!r} vs {flipped.label!r}"
     toggle_grad_cam(root, back)
     return root
@@ -865,6 +884,8 @@ PREVIEW_JS = """(root) => {
     const img = root.querySelector('.widget-output img');
     return img && img.complete && img.naturalWidth > 0 ? img.getAttribute('src') : null;
 }"""
+
+PREVIEW_CHANGED_JS = """([root, before]) => { const src = (%s)(root); return src !== null && src !== before; }""" % PREVIEW_JS
 
 
 def move_rotation_slider(page: Page) -> Locator:
@@ -880,13 +901,14 @@ def move_rotation_slider(page: Page) -> Locator:
     handle.focus()
     handle.press("ArrowRight")
     try:
-        root.page.wait_for_function("([root, before]) => { const src = (%s)(root); return src !== null && src !== before; }" % PREVIEW_JS,
-                                    arg=[root.element_handle(), before_src], timeout=WIDGET_MS, polling=250)
+        root.page.wait_for_function(PREVIEW_CHANGED_JS, arg=[root.element_handle(), before_src], timeout=WIDGET_MS,
+                                    polling=250)
     except Exception as error:  # Playwright's TimeoutError
         raise AssertionError(f"moving the rotation slider from {before_value} to {readout.inner_text().strip()} did not "
                              f"redraw the preview within {WIDGET_MS // 1000} s") from error
     after_value = readout.inner_text().strip()
-    assert float(after_value) > float(before_value), f"ArrowRight on the rotation handle: readout {before_value} -> {after_value}"
+    assert float(after_value) > float(before_value), (f"ArrowRight on the rotation handle: readout {before_value} -> "
+                                                      f"{after_value}")
     return root
 
 
@@ -900,7 +922,8 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     home = tmp_path_factory.mktemp("lab")
     root = home / "book-copy"
     for folder in COPIED:
-        shutil.copytree(REPO_ROOT / folder, root / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        shutil.copytree(REPO_ROOT / folder, root / folder,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     server = start_lab(root, home)
     try:
         wait_until_answers(server)
@@ -956,7 +979,8 @@ def chapter(tab: LabTab, request: pytest.FixtureRequest) -> Iterator[ChapterRun]
 
 def test_raw_roles_are_found() -> None:
     """The text check sees raw roles and bare role names, and not ordinary text or code."""
-    assert raw_roles("we kept {glue:text}`n_val:,` images, see {doc}`01_pipeline`") == ["{glue:text}`n_val:,`", "{doc}`01_pipeline`"]
+    found = raw_roles("we kept {glue:text}`n_val:,` images, see {doc}`01_pipeline`")
+    assert found == ["{glue:text}`n_val:,`", "{doc}`01_pipeline`"]
     assert raw_roles("the {eval} role") == ["{eval}"]
     assert raw_roles("a dict {'a': 1} and `code`") == []
 
@@ -965,7 +989,8 @@ def test_markdown_problems_are_found(tmp_path: Path) -> None:
     """Roles JupyterLab cannot render, expressions shown as code, failed expressions and dead links."""
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "notebooks" / "06_beyond_one_run.ipynb").write_text("{}")
-    cell = {"index": 3, "source": 'We kept {eval}`f"{n_val:,}"` images.', "text": "We kept 500 images.", "codes": [], "errors": [],
+    cell = {"index": 3, "source": 'We kept {eval}`f"{n_val:,}"` images.', "text": "We kept 500 images.",
+            "codes": [], "errors": [],
             "hrefs": ["http://127.0.0.1:8888/files/notebooks/06_beyond_one_run.ipynb?_xsrf=1", "https://keras.io/"]}
     assert markdown_problems(cell, tmp_path, 8888) == []
     bare = {**cell, "text": 'We kept f"{n_val:,}" images.', "codes": ['f"{n_val:,}"']}
@@ -973,10 +998,11 @@ def test_markdown_problems_are_found(tmp_path: Path) -> None:
     assert "NameError" in markdown_problems({**cell, "errors": ["NameError: name 'n_val' is not defined"]})[0]
     glued = {**cell, "source": "We kept {glue:text}`n_val:,` images.", "text": "We kept n_val:, images."}
     assert "{glue:text}`n_val:,`, which jupyterlab-myst cannot render" in markdown_problems(glued)[0]
-    dead = {**cell, "hrefs": ["http://127.0.0.1:8888/files/notebooks/01_pipeline?_xsrf=1", "http://127.0.0.1:8888/book/results"]}
+    dead = {**cell, "hrefs": ["http://127.0.0.1:8888/files/notebooks/01_pipeline?_xsrf=1",
+                              "http://127.0.0.1:8888/book/results"]}
     assert len(markdown_problems(dead, tmp_path, 8888)) == 2
     assert "not jupyterlab-myst" in markdown_problems({**cell, "myst": False})[0]
-    assert markdown_problems({**cell, "rendered": False}) == ["markdown cell 3 ('We kept {eval}`f\"{n_val:,}\"` images.') is not rendered after run all"]
+    assert markdown_problems({**cell, "rendered": False})[0].endswith("is not rendered after run all")
 
 
 def test_errors_are_found_except_expected_ones(tmp_path: Path) -> None:
@@ -986,7 +1012,8 @@ def test_errors_are_found_except_expected_ones(tmp_path: Path) -> None:
              {"index": 2, "source": "fit()", "count": 2, "tags": [], "outputs": [error]},
              {"index": 3, "source": "later()", "count": None, "tags": [], "outputs": []}]
     run = ChapterRun(name="x.ipynb", seconds=1.0, code_cells=cells, markdown_cells=[], root=tmp_path, port=1)
-    assert run.errors() == ["code cell 2 ('fit()') failed: ValueError: bad shape", "code cell 3 ('later()') did not run"]
+    assert run.errors() == ["code cell 2 ('fit()') failed: ValueError: bad shape",
+                            "code cell 3 ('later()') did not run"]
 
 
 def test_eval_order_problems_are_found() -> None:
@@ -994,13 +1021,15 @@ def test_eval_order_problems_are_found() -> None:
     and names bound inside functions are not."""
     cells = [
         {"cell_type": "code", "source": "%matplotlib inline\nimport numpy as np\nacc = 0.9\nrows = [1, 2]"},
-        {"cell_type": "markdown", "source": 'acc {eval}`f"{acc:.1%}"`, {eval}`sum(r for r in rows)`, {eval}`len(rows)` {eval}`later`'},
+        {"cell_type": "markdown",
+         "source": 'acc {eval}`f"{acc:.1%}"`, {eval}`sum(r for r in rows)`, {eval}`len(rows)` {eval}`later`'},
         {"cell_type": "code", "source": "def f():\n    rows = []\nacc, n = 1.0, 2\nlater = 3"},
     ]
     problems = eval_order_problems(cells)
     assert len(problems) == 2, problems
     assert "reads 'acc', which code cell 2 below rebinds" in problems[0] and "reads 'later'" in problems[1], problems
-    assert names_bound("x[0] = 1\nfor i, (a, b) in z: pass\nwith open(p) as fh: pass\nimport a.b as c, d.e") == {"x", "i", "a", "b", "fh", "c", "d"}
+    bound = names_bound("x[0] = 1\nfor i, (a, b) in z: pass\nwith open(p) as fh: pass\nimport a.b as c, d.e")
+    assert bound == {"x", "i", "a", "b", "fh", "c", "d"}
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
@@ -1009,7 +1038,8 @@ def test_eval_expressions_show_their_own_values_under_run_all(name: str) -> None
     the chapter means: no code cell below rebinds a name it reads, and a code cell above defines each.
     (jupyterlab-myst evaluates the markdown cells after all code cells under Run All.)"""
     problems = eval_order_problems(notebook_cells(NOTEBOOKS / name))
-    assert not problems, f"{name}: {len(problems)} inline expression(s) would show another value in JupyterLab:\n  " + "\n  ".join(problems)
+    assert not problems, (f"{name}: {len(problems)} inline expression(s) would show another value in JupyterLab:\n  "
+                          + "\n  ".join(problems))
 
 
 PROBE = "probe_eval_order.ipynb"
@@ -1020,7 +1050,8 @@ def write_eval_probe(folder: Path) -> None:
     rebinds one of the names."""
     import nbformat
 
-    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": kernelspec})
     notebook.cells = [nbformat.v4.new_code_cell('label = "first"\nvalue = 1234.5'),
                       nbformat.v4.new_markdown_cell('Shown: {eval}`label` and {eval}`f"{value:,.1f}"`.'),
                       nbformat.v4.new_code_cell('label = "last"')]
@@ -1039,7 +1070,8 @@ def test_run_all_evaluates_expressions_after_the_last_code_cell(tab: LabTab) -> 
         shown = run.markdown_cells[0]["text"].strip()
         assert shown != "Shown: first and 1,234.5.", (
             "jupyterlab-myst now evaluates {eval} in document order under Run All: the README sentence "
-            "'under Run All after the last code cell' and test_eval_expressions_show_their_own_values_under_run_all can go")
+            "'under Run All after the last code cell' and "
+            "test_eval_expressions_show_their_own_values_under_run_all can go")
         assert shown == "Shown: last and 1,234.5.", f"expected 'Shown: last and 1,234.5.' after Run All, got {shown!r}"
     finally:
         close_chapter(tab, PROBE)
