@@ -73,10 +73,11 @@ test: test-unit test-notebooks test-browser test-lab
 
 # JupyterLab (pinned in requirements.txt) with the venv as the kernel; jupyterlab-myst renders the chapters'
 # MyST markdown and shows their {eval} numbers once a markdown cell has run. Served from the repository
-# (so the chapters' links to book/ work) and opened in notebooks/; it prints its URL with the token.
+# (so the chapters' links to book/ work) and opened in notebooks/; it prints its URL with the token. Training
+# shows Keras's progress bar there (MNIST_VERBOSE=auto), not the book build's line per epoch.
 lab: $(STAMP)
 	@echo "JupyterLab, profile '$${MNIST_PROFILE:-full}': open a chapter, then Run > Run All Cells."
-	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+	MNIST_VERBOSE=auto $(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Notebooks are committed without outputs: strip them after running them in Jupyter (code outputs,
 # execution counts, and the {eval} results jupyterlab-myst keeps in markdown cells' metadata).
