@@ -73,3 +73,16 @@ def layer_configs(model) -> list[tuple[str, dict]]:
         config = {k: v for k, v in layer.get_config().items() if k != "name"}
         out.append((type(layer).__name__, config))
     return out
+
+
+def tiny_splits(n: int = 64):
+    """Random smoke-profile ``Splits`` of ``n`` training images (20 for validation and test), for fast pipeline tests."""
+    import numpy as np
+
+    from mnist_helpers.config import get_profile
+    from mnist_helpers.data import Splits
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    y = np.arange(n) % 10
+    return Splits(x, y, x[:20], y[:20], x[:20], y[:20], np.arange(20), get_profile("smoke"))

@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chapter_code import chapter_definitions, layer_configs
+from chapter_code import chapter_definitions, layer_configs, tiny_splits
 from mnist_helpers import augment, recipes
 from mnist_helpers.config import get_profile
-from mnist_helpers.data import Splits
 
 SMOKE = get_profile("smoke")
 
@@ -26,12 +25,6 @@ def _images(n, seed=0):
     rng = np.random.default_rng(seed)
     return rng.random((n, 28, 28, 1), dtype=np.float32), np.arange(n) % 10
 
-
-def _tiny_splits(n=64):
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
-    y = np.arange(n) % 10
-    return Splits(x, y, x[:20], y[:20], x[:20], y[:20], np.arange(20), SMOKE)
 
 
 def test_chapter_presets_and_augmenter_equal_the_archive(chapter):
@@ -79,7 +72,7 @@ def test_chapter_training_function_gives_the_archive_weights(chapter, recipe_nam
     """Same order of operations, so the same seed gives the same weights (a cosine and a plateau recipe)."""
     config = getattr(recipes, recipe_name)
     tiny = {**config, "model": {**config["model"], "filters": [4], "dense_units": 8}, "batch_size": 32}
-    splits = _tiny_splits()
+    splits = tiny_splits()
     shown_model, shown_history = chapter["train_recipe"](tiny, splits)
     archived_model, archived_history = recipes.train_recipe(tiny, splits, SMOKE)
     assert sorted(shown_history.history) == sorted(archived_history.history)

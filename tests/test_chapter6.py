@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chapter_code import chapter_definitions, layer_configs
+from chapter_code import chapter_definitions, layer_configs, tiny_splits
 from mnist_helpers import augment, recipes
 from mnist_helpers.config import get_profile
-from mnist_helpers.data import Splits
 
 SMOKE = get_profile("smoke")
 
@@ -19,12 +18,6 @@ def chapter():
     return chapter_definitions("06_beyond_one_run", "sweep_recipe", "build_shear_augmenter", "BASELINE", "SHEAR_RECIPE",
                                "make_shear_dataset", "train_shear", namespace={"profile": SMOKE, "pd": pd})
 
-
-def _tiny_splits(n=64):
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
-    y = np.arange(n) % 10
-    return Splits(x, y, x[:20], y[:20], x[:20], y[:20], np.arange(20), SMOKE)
 
 
 def test_sweep_recipes_are_chapter3s_with_other_filters(chapter):
@@ -73,7 +66,7 @@ def test_training_without_shear_gives_chapter4s_weights(chapter):
     """Same seed, same order of operations: with a shear of zero, the chapter's function trains chapter 4's model."""
     tiny = {**chapter["BASELINE"], "model": {**recipes.CHAPTER3_CNN["model"], "filters": [4], "dense_units": 8},
             "batch_size": 32}
-    splits = _tiny_splits()
+    splits = tiny_splits()
     shown, shown_history = chapter["train_shear"]({**tiny, "shear": 0.0}, splits)
     archived, archived_history = recipes.train_recipe(tiny, splits, SMOKE)
     assert sorted(shown_history.history) == sorted(archived_history.history)

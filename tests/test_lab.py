@@ -62,7 +62,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from test_browser import CHROMIUM_ARGS, require_chromium, short
+from test_browser import CHROMIUM_ARGS, browser, require_chromium, short  # noqa: F401 (browser: the shared fixture)
 
 if TYPE_CHECKING:  # playwright is imported where it is used, so `-m "not browser"` runs need not load it
     from playwright.sync_api import Browser, Locator, Page, Request, Route, WebSocket
@@ -932,24 +932,10 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         stop_lab(server)
 
 
-@pytest.fixture(scope="module")
-def lab_browser() -> Iterator[Browser]:
-    """Debian's headless Chromium with the flags of tests/test_browser.py."""
-    executable = require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(executable), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 @pytest.fixture
-def tab(lab_browser: Browser, lab_server: LabServer) -> Iterator[LabTab]:
+def tab(browser: Browser, lab_server: LabServer) -> Iterator[LabTab]:
     """A fresh context and page with every request recorded and JavaScript errors kept."""
-    context = lab_browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(WIDGET_MS)
     traffic = Traffic(allowed_port=lab_server.port)
     page = context.new_page()
