@@ -38,7 +38,7 @@ PUBLISHED: list[Published] = [
     Published("Deotte 2018", "ensemble of 15 CNNs", 0.255, OFFICIAL,
               "trained on millions of rotated, scaled and shifted digits; mean of 100 runs (best 0.21%)"),
     Published("Deotte 2018", "ensemble of 15 CNNs, Kaggle", 0.243, KAGGLE,
-              "the same ensemble on Kaggle's leaderboard (99.757%), another test split"),
+              "the same ensemble, scored on Kaggle's leaderboard (99.757%)"),
 ]
 
 
