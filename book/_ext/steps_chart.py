@@ -210,7 +210,8 @@ def write_steps_figure(frame: pd.DataFrame, path: Path) -> Path:
 
 def _names(rows: pd.DataFrame) -> str:
     """Step labels with their signed change in test images, joined for a sentence; "none" when there are none."""
-    parts = [f"{row.step} ({int(row.change_images):+d} images)" for row in rows.itertuples()]
+    parts = [f"{row.step} ({int(row.change_images):+d} image{'' if abs(int(row.change_images)) == 1 else 's'})"
+             for row in rows.itertuples()]
     return ", ".join(parts) if parts else "none"
 
 
